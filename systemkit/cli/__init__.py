@@ -1,0 +1,85 @@
+"""The ``systemkit`` command line: thin argument parsing over the library.
+
+Each subcommand lives in its own module under :mod:`systemkit.cli` and exposes ``NAME``,
+``HELP``, ``DESCRIPTION``, ``add_arguments(parser)`` and ``run(args) -> int``.
+
+Exit codes: 0 ok, 1 the input has errors (or the build failed), 2 usage errors.
+A user error is printed as located diagnostics, never as a Python traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+from types import ModuleType
+
+from systemkit.diagnostics import SystemkitError, UserError
+
+COMMANDS = ("lower", "check", "build", "run", "import", "diff", "schema", "cache")
+"""Subcommand modules, in the order ``--help`` lists them."""
+
+
+def _module(name: str) -> ModuleType | None:
+    modname = "systemkit.cli.cmd_" + name
+    try:
+        return importlib.import_module(modname)
+    except ModuleNotFoundError as exc:
+        if exc.name == modname:
+            return None
+        raise
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from systemkit import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="systemkit",
+        description=(
+            "Define LinuxKit-style bootable systems in typed Python, check them, lower them to a "
+            "canonical spec or LinuxKit YAML, and build them into bootable artifacts."
+        ),
+        epilog="Run 'systemkit COMMAND --help' for the options of one command.",
+    )
+    parser.add_argument("--version", action="version", version=f"systemkit {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMANDS:
+        mod = _module(name)
+        if mod is None:
+            continue
+        p = sub.add_parser(
+            mod.NAME,
+            help=mod.HELP,
+            description=getattr(mod, "DESCRIPTION", mod.HELP),
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        mod.add_arguments(p)
+        p.set_defaults(_run=mod.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``systemkit`` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "_run", None):
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        code: int = args._run(args)
+    except UserError as exc:
+        for diag in exc.diagnostics:
+            print(diag.render(), file=sys.stderr)
+        return 1
+    except SystemkitError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    return code
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

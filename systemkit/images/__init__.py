@@ -1,0 +1,1 @@
+"""Images: references, the local content-addressed store, and image sources."""

@@ -1,0 +1,174 @@
+"""(Un)structuring the spec: canonical JSON bytes, digest, JSON Schema.
+
+A cattrs converter maps each spec class to a dict keyed by LinuxKit's keys (from the field
+metadata in :mod:`systemkit.spec.types`), omitting unset (``None``) fields. The canonical form is
+JSON with sorted keys, 2-space indent and a trailing newline; there are no floats in a spec.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import types
+import typing
+from typing import Any
+
+import attrs
+import cattrs
+from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
+
+from systemkit.spec import types as st
+from systemkit.spec.types import Spec, key_of
+
+SPEC_CLASSES: tuple[type[Any], ...] = (
+    st.IDMapping,
+    st.MountSpec,
+    st.DeviceSpec,
+    st.DeviceCgroup,
+    st.Memory,
+    st.CPU,
+    st.Pids,
+    st.WeightDevice,
+    st.ThrottleDevice,
+    st.BlockIO,
+    st.HugepageLimit,
+    st.InterfacePriority,
+    st.Network,
+    st.Resources,
+    st.Interface,
+    st.BindNS,
+    st.RuntimeSpec,
+    st.ImageConfig,
+    st.ImageSpec,
+    st.KernelSpec,
+    st.FileSpec,
+    st.VolumeSpec,
+    st.Spec,
+)
+
+
+def _structure_idref(value: Any, _type: Any) -> int | str:
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise TypeError(f"expected an integer or a string, got {value!r}")
+    return value
+
+
+def _make_converter() -> cattrs.Converter:
+    conv = cattrs.Converter(forbid_extra_keys=True)
+    conv.register_structure_hook_func(lambda t: t == st.IdRef, _structure_idref)
+    conv.register_structure_hook_func(
+        lambda t: t == st.IdRef | None,
+        lambda v, t: None if v is None else _structure_idref(v, t),
+    )
+    for cls in SPEC_CLASSES:
+        renames = {
+            f.name: override(rename=key_of(f), omit_if_default=f.default is None)
+            for f in attrs.fields(cls)
+        }
+        conv.register_unstructure_hook(cls, make_dict_unstructure_fn(cls, conv, **renames))
+        srenames = {f.name: override(rename=key_of(f)) for f in attrs.fields(cls)}
+        conv.register_structure_hook(
+            cls, make_dict_structure_fn(cls, conv, _cattrs_forbid_extra_keys=True, **srenames)
+        )
+    return conv
+
+
+converter = _make_converter()
+"""The cattrs converter for every spec class."""
+
+
+def to_data(obj: Any) -> Any:
+    """A spec object as plain JSON-able data with LinuxKit keys (unset fields omitted)."""
+    return converter.unstructure(obj)
+
+
+def from_data(data: Any, cls: type[Any] = Spec) -> Any:
+    """Structure plain data (LinuxKit keys) into a spec class; raises on unknown keys."""
+    return converter.structure(data, cls)
+
+
+def canonical_json(data: Any) -> bytes:
+    """Canonical bytes: sorted keys, 2-space indent, UTF-8, trailing newline."""
+    text = json.dumps(data, sort_keys=True, indent=2, ensure_ascii=False, allow_nan=False)
+    return (text + "\n").encode("utf-8")
+
+
+def spec_bytes(spec: Spec) -> bytes:
+    """The canonical JSON bytes of a spec."""
+    return canonical_json(to_data(spec))
+
+
+def spec_digest(spec: Spec) -> str:
+    """``sha256:<hex>`` of the spec's canonical bytes."""
+    return "sha256:" + hashlib.sha256(spec_bytes(spec)).hexdigest()
+
+
+def load_spec(raw: bytes | str) -> Spec:
+    """Parse canonical (or any) spec JSON back into a :class:`Spec`."""
+    spec = from_data(json.loads(raw))
+    assert isinstance(spec, Spec)
+    return spec
+
+
+# --- JSON Schema, derived from the spec classes -------------------------------------------------
+
+
+def _schema_for(tp: Any, defs: dict[str, Any]) -> dict[str, Any]:
+    origin = typing.get_origin(tp)
+    if tp is type(None):
+        return {"type": "null"}
+    if tp is str:
+        return {"type": "string"}
+    if tp is bool:
+        return {"type": "boolean"}
+    if tp is int:
+        return {"type": "integer"}
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        if len(args) == 1:
+            return _schema_for(args[0], defs)
+        return {"anyOf": [_schema_for(a, defs) for a in args]}
+    if origin is list:
+        (item,) = typing.get_args(tp)
+        return {"type": "array", "items": _schema_for(item, defs)}
+    if origin is dict:
+        _, val = typing.get_args(tp)
+        return {"type": "object", "additionalProperties": _schema_for(val, defs)}
+    if attrs.has(tp):
+        name = tp.__name__
+        if name not in defs:
+            defs[name] = {}  # placeholder against recursion
+            hints = typing.get_type_hints(tp)
+            props: dict[str, Any] = {}
+            required: list[str] = []
+            for f in attrs.fields(tp):
+                sch = dict(_schema_for(hints[f.name], defs))
+                if "doc" in f.metadata:
+                    sch["description"] = f.metadata["doc"]
+                props[key_of(f)] = sch
+                if f.default is attrs.NOTHING:
+                    required.append(key_of(f))
+            body: dict[str, Any] = {
+                "type": "object",
+                "description": (tp.__doc__ or "").strip().splitlines()[0],
+                "additionalProperties": False,
+                "properties": props,
+            }
+            if required:
+                body["required"] = sorted(required)
+            defs[name] = body
+        return {"$ref": f"#/$defs/{name}"}
+    raise TypeError(f"no schema for {tp!r}")
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema (draft 2020-12) of the spec document, generated from the spec types."""
+    defs: dict[str, Any] = {}
+    root = _schema_for(Spec, defs)
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "https://systemkit.dev/schema/" + st.API_VERSION.split("/")[-1] + "/spec.json",
+        "title": "systemkit spec " + st.API_VERSION,
+        "$ref": root["$ref"],
+        "$defs": dict(sorted(defs.items())),
+    }
