@@ -61,12 +61,12 @@ def _make_converter() -> cattrs.Converter:
         lambda v, t: None if v is None else _structure_idref(v, t),
     )
     for cls in SPEC_CLASSES:
-        renames = {
+        renames: dict[str, Any] = {
             f.name: override(rename=key_of(f), omit_if_default=f.default is None)
             for f in attrs.fields(cls)
         }
         conv.register_unstructure_hook(cls, make_dict_unstructure_fn(cls, conv, **renames))
-        srenames = {f.name: override(rename=key_of(f)) for f in attrs.fields(cls)}
+        srenames: dict[str, Any] = {f.name: override(rename=key_of(f)) for f in attrs.fields(cls)}
         conv.register_structure_hook(
             cls, make_dict_structure_fn(cls, conv, _cattrs_forbid_extra_keys=True, **srenames)
         )

@@ -1,0 +1,56 @@
+"""``systemkit lower``: print the canonical spec or LinuxKit YAML of a system."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from systemkit.cli.common import add_input_arguments, write_output
+from systemkit.loader import load_lowered
+from systemkit.spec.codec import spec_bytes, spec_digest
+
+NAME = "lower"
+HELP = "print a system's canonical spec (JSON) or its LinuxKit YAML"
+DESCRIPTION = """\
+Load a system.py (or LinuxKit YAML files) and print what it lowers to:
+
+  json      the canonical spec: versioned, sorted keys, identical bytes on every machine
+  linuxkit  LinuxKit YAML that `linuxkit build` accepts
+
+Examples:
+  systemkit lower examples/minimal/system.py
+  systemkit lower examples/minimal/system.py --format linuxkit -o minimal.yml
+  systemkit lower examples/variants/system.py --system edge-arm64 --digest
+"""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_input_arguments(parser)
+    parser.add_argument(
+        "--format",
+        choices=("json", "linuxkit"),
+        default="json",
+        help="output format (default: json)",
+    )
+    parser.add_argument("-o", "--output", type=Path, help="write to this file instead of stdout")
+    parser.add_argument(
+        "--digest", action="store_true", help="print only the spec's sha256 digest"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    lowered = load_lowered(args.files, args.system)
+    for diag in lowered.diagnostics:
+        print(diag.render(), file=sys.stderr)
+    if args.digest:
+        write_output((spec_digest(lowered.spec) + "\n").encode(), args.output)
+        return 0
+    if args.format == "json":
+        data = spec_bytes(lowered.spec)
+    else:
+        from systemkit.linuxkit.emit import emit_yaml
+
+        data = emit_yaml(lowered.spec).encode()
+    write_output(data, args.output)
+    return 0

@@ -1,0 +1,181 @@
+"""Loading ``system.py`` files (and LinuxKit YAML) into systems and lowered specs.
+
+A ``system.py`` exposes its systems as module-level :class:`~systemkit.System` values, named by
+their variable (names starting with ``_`` are private helpers), plus the entries of an optional
+module-level mapping ``systems: dict[str, System]`` (handy for generated variants). When a file
+defines several, commands take ``--system NAME``; a variable called ``system`` is the default.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import linecache
+import sys
+import traceback
+import uuid
+from collections.abc import Mapping
+from pathlib import Path
+from types import ModuleType, TracebackType
+
+from systemkit.diagnostics import Diagnostic, Severity, UserError, collecting
+from systemkit.location import Location, is_internal
+from systemkit.model.lower import lower
+from systemkit.model.system import System
+from systemkit.spec.lowered import Lowered
+
+YAML_SUFFIXES = (".yml", ".yaml")
+
+
+def _user_traceback(tb: TracebackType | None) -> tuple[str, Location | None]:
+    frames = [f for f in traceback.extract_tb(tb) if not is_internal(f.filename)]
+    frames = [f for f in frames if not f.filename.startswith("<frozen")]
+    text = "".join(traceback.format_list(frames))
+    last = frames[-1] if frames else None
+    loc = Location(last.filename, last.lineno or 0, (last.colno or -1) + 1) if last else None
+    return text, loc
+
+
+def _exec_module(path: Path) -> ModuleType:
+    path = path.resolve()
+    name = f"_systemkit_user_{path.stem}_{uuid.uuid4().hex[:8]}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise UserError(Diagnostic("SK002", Severity.ERROR, f"cannot load {path} as Python"))
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    added = str(path.parent) not in sys.path
+    if added:
+        sys.path.insert(0, str(path.parent))
+    try:
+        spec.loader.exec_module(module)
+    except UserError:
+        raise
+    except SyntaxError as exc:
+        sloc = Location(str(exc.filename or path), exc.lineno or 0, exc.offset or 0)
+        raise UserError(
+            Diagnostic("SK003", Severity.ERROR, f"syntax error: {exc.msg}", sloc)
+        ) from None
+    except Exception as exc:
+        text, loc = _user_traceback(exc.__traceback__)
+        message = f"{type(exc).__name__}: {exc}"
+        raise UserError(
+            Diagnostic(
+                "SK004",
+                Severity.ERROR,
+                f"exception raised in {path.name}: {message}",
+                loc,
+                hint="traceback (your code only):\n" + text.rstrip() if text else None,
+            )
+        ) from None
+    finally:
+        if added:
+            sys.path.remove(str(path.parent))
+        linecache.checkcache(str(path))
+    return module
+
+
+def systems_of(module: ModuleType) -> dict[str, System]:
+    """The systems a loaded module exposes (see the module docstring)."""
+    found: dict[str, System] = {}
+    for key, value in vars(module).items():
+        if isinstance(value, System) and not key.startswith("_"):
+            found[key] = value
+    extra = getattr(module, "systems", None)
+    if isinstance(extra, Mapping):
+        for key, value in extra.items():
+            if isinstance(value, System):
+                found[str(key)] = value
+    return found
+
+
+def load(path: str | Path) -> dict[str, System]:
+    """Run a ``system.py`` and return the systems it defines, by name.
+
+    An exception raised in the user's file becomes a :class:`UserError` showing the user's own
+    frames only. A file that defines no system is an error too.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise UserError(Diagnostic("SK005", Severity.ERROR, f"{path}: no such file"))
+    found = systems_of(_exec_module(path))
+    if not found:
+        raise UserError(
+            Diagnostic(
+                "SK006",
+                Severity.ERROR,
+                f"{path} defines no System",
+                Location(str(path), 1, 1),
+                hint="assign one at module level, e.g. `system = System(...)`",
+            )
+        )
+    return found
+
+
+def select(found: Mapping[str, System], name: str | None, path: Path) -> tuple[str, System]:
+    """Pick one system by ``--system NAME`` (default: the only one, or ``system``)."""
+    if name is not None:
+        if name not in found:
+            raise UserError(
+                Diagnostic(
+                    "SK007",
+                    Severity.ERROR,
+                    f"{path} has no system named {name!r} (it has: {', '.join(sorted(found))})",
+                )
+            )
+        return name, found[name]
+    if len(found) == 1:
+        ((only, system),) = found.items()
+        return only, system
+    if "system" in found:
+        return "system", found["system"]
+    raise UserError(
+        Diagnostic(
+            "SK008",
+            Severity.ERROR,
+            f"{path} defines several systems ({', '.join(sorted(found))}): choose one with "
+            "--system NAME",
+        )
+    )
+
+
+def load_collecting(path: Path) -> tuple[dict[str, System], list[Diagnostic]]:
+    """Load a ``system.py`` collecting value errors instead of stopping at the first."""
+    with collecting() as found:
+        try:
+            systems = load(path)
+        except UserError as exc:
+            return {}, [*found, *exc.diagnostics]
+    return systems, list(found)
+
+
+def load_lowered(paths: list[Path], system: str | None = None) -> Lowered:
+    """Load input files for a command: one ``system.py``, or LinuxKit YAML files merged in order.
+
+    Raises :class:`UserError` with every problem found.
+    """
+    if not paths:
+        raise UserError(Diagnostic("SK009", Severity.ERROR, "no input file given"))
+    if all(p.suffix in YAML_SUFFIXES for p in paths):
+        from systemkit.linuxkit.parse import parse_files
+
+        lowered: Lowered = parse_files(paths)
+        if lowered.name is None:
+            import attrs
+
+            lowered = attrs.evolve(lowered, name=paths[0].stem)
+        return lowered
+    if len(paths) != 1 or paths[0].suffix != ".py":
+        raise UserError(
+            Diagnostic(
+                "SK009",
+                Severity.ERROR,
+                "give one system.py, or one or more LinuxKit .yml files "
+                f"(got: {', '.join(map(str, paths))})",
+            )
+        )
+    path = paths[0]
+    systems, errors = load_collecting(path)
+    if errors:
+        raise UserError(errors)
+    name, chosen = select(systems, system, path)
+    return lower(chosen, base_dir=path.resolve().parent, name=name)

@@ -1,0 +1,245 @@
+"""Containers: ``Onboot``, ``Onshutdown`` and ``Service`` entries of a system."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any, TypedDict
+
+import attrs
+
+from systemkit import validate
+from systemkit.capabilities import Capability
+from systemkit.images.ref import ImageRef
+from systemkit.model.base import FrozenDict, Located, problem, to_str_map, to_tuple, type_error
+from systemkit.model.capnames import CapabilityName
+from systemkit.model.parts import Bind, Device, IDMapping, Mount, Resources, Rlimit, Runtime, Tmpfs
+
+CapabilityLike = Capability | CapabilityName
+IdLike = int | str
+
+
+def _caps(value: Iterable[CapabilityLike] | None) -> tuple[str, ...] | None:
+    items = to_tuple(value, "capabilities")
+    if items is None:
+        return None
+    out = tuple(str(c.value) if isinstance(c, Capability) else str(c) for c in items)
+    for p in validate.capability_list(out):
+        problem(p)
+    return out
+
+
+def _strs(value: Iterable[str] | None) -> tuple[str, ...] | None:
+    return to_tuple(value, "value")
+
+
+def _binds(value: Iterable[str | Bind] | None) -> tuple[str, ...] | None:
+    items = to_tuple(value, "binds")
+    if items is None:
+        return None
+    out = tuple(str(b) for b in items)
+    for b in items:
+        if not isinstance(b, Bind):
+            problem(validate.bind(str(b)))
+    return out
+
+
+def _tmpfs(value: Iterable[str | Tmpfs] | None) -> tuple[str, ...] | None:
+    items = to_tuple(value, "tmpfs")
+    if items is None:
+        return None
+    for t in items:
+        if not isinstance(t, Tmpfs):
+            problem(validate.tmpfs(str(t)))
+    return tuple(str(t) for t in items)
+
+
+def _rlimits(value: Iterable[str | Rlimit] | None) -> tuple[str, ...] | None:
+    items = to_tuple(value, "rlimits")
+    if items is None:
+        return None
+    for r in items:
+        if not isinstance(r, Rlimit):
+            problem(validate.rlimit(str(r)))
+    return tuple(str(r) for r in items)
+
+
+def _env(value: Mapping[str, str] | Iterable[str] | None) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    if isinstance(value, Mapping):
+        return tuple(f"{k}={v}" for k, v in value.items())
+    items = to_tuple(value, "env") or ()
+    for e in items:
+        problem(validate.env_entry(str(e)))
+    return tuple(str(e) for e in items)
+
+
+def _mounts(value: Iterable[Mount] | None) -> tuple[Mount, ...] | None:
+    items = to_tuple(value, "mounts")
+    for m in items or ():
+        if not isinstance(m, Mount):
+            type_error("each mount", "a Mount", m)
+    return items
+
+
+def _devices(value: Iterable[Device] | None) -> tuple[Device, ...] | None:
+    items = to_tuple(value, "devices")
+    for d in items or ():
+        if not isinstance(d, Device):
+            type_error("each device", "a Device", d)
+    return items
+
+
+def _ids(value: Iterable[IdLike] | None) -> tuple[IdLike, ...] | None:
+    items = to_tuple(value, "additional_gids")
+    for i in items or ():
+        problem(validate.nonnegative_id(i))
+    return items
+
+
+def _idmaps(value: Iterable[IDMapping] | None) -> tuple[IDMapping, ...] | None:
+    return to_tuple(value, "id mappings")
+
+
+def _map(value: Mapping[str, str | int | bool] | None) -> FrozenDict | None:
+    return to_str_map(value, "mapping")
+
+
+def _image(value: str | ImageRef) -> str:
+    if isinstance(value, ImageRef):
+        return str(value)
+    if not isinstance(value, str):
+        type_error("image", "a string", value)
+        return str(value)
+    problem(validate.image_ref(value))
+    return value
+
+
+def _ns(kind: str) -> Any:
+    def check(_inst: object, _attr: object, value: str | None) -> None:
+        if value is not None:
+            problem(validate.namespace(value, kind))
+
+    return check
+
+
+def _opt(**kw: Any) -> Any:
+    return attrs.field(default=None, kw_only=True, **kw)
+
+
+@attrs.frozen
+class Container(Located):
+    """A container of a system. Use :class:`Onboot`, :class:`Onshutdown` or :class:`Service`.
+
+    ``name`` and ``image`` are positional; every other field is keyword-only, named as LinuxKit's
+    key in snake_case (``binds.add`` -> ``binds_add``, ``maskedPaths`` -> ``masked_paths``). An
+    unset field (``None``) leaves the image label's value (see docs/model.md).
+    """
+
+    name: str
+    image: str = attrs.field(converter=_image)
+    capabilities: tuple[str, ...] | None = _opt(converter=_caps)
+    capabilities_add: tuple[str, ...] | None = _opt(converter=_caps)
+    ambient: tuple[str, ...] | None = _opt(converter=_caps)
+    mounts: tuple[Mount, ...] | None = _opt(converter=_mounts)
+    binds: tuple[str, ...] | None = _opt(converter=_binds)
+    binds_add: tuple[str, ...] | None = _opt(converter=_binds)
+    devices: tuple[Device, ...] | None = _opt(converter=_devices)
+    tmpfs: tuple[str, ...] | None = _opt(converter=_tmpfs)
+    command: tuple[str, ...] | None = _opt(converter=_strs)
+    env: tuple[str, ...] | None = _opt(converter=_env)
+    cwd: str | None = _opt()
+    net: str | None = _opt(validator=_ns("net"))
+    pid: str | None = _opt(validator=_ns("pid"))
+    ipc: str | None = _opt(validator=_ns("ipc"))
+    uts: str | None = _opt(validator=_ns("uts"))
+    userns: str | None = _opt(validator=_ns("userns"))
+    readonly: bool | None = _opt()
+    masked_paths: tuple[str, ...] | None = _opt(converter=_strs)
+    readonly_paths: tuple[str, ...] | None = _opt(converter=_strs)
+    uid: IdLike | None = _opt()
+    gid: IdLike | None = _opt()
+    additional_gids: tuple[IdLike, ...] | None = _opt(converter=_ids)
+    no_new_privileges: bool | None = _opt()
+    hostname: str | None = _opt()
+    oom_score_adj: int | None = _opt()
+    rootfs_propagation: str | None = _opt()
+    cgroups_path: str | None = _opt()
+    resources: Resources | None = _opt()
+    sysctl: FrozenDict | None = _opt(converter=_map)
+    rlimits: tuple[str, ...] | None = _opt(converter=_rlimits)
+    uid_mappings: tuple[IDMapping, ...] | None = _opt(converter=_idmaps)
+    gid_mappings: tuple[IDMapping, ...] | None = _opt(converter=_idmaps)
+    annotations: FrozenDict | None = _opt(converter=_map)
+    runtime: Runtime | None = _opt()
+
+    def __attrs_post_init__(self) -> None:
+        super().__attrs_post_init__()
+        problem(validate.container_name(self.name))
+        if self.oom_score_adj is not None:
+            problem(validate.oom_score_adj(self.oom_score_adj))
+        if self.rootfs_propagation is not None:
+            problem(validate.propagation(self.rootfs_propagation))
+        for key in self.sysctl or ():
+            problem(validate.sysctl_key(key))
+        for ident in (self.uid, self.gid):
+            if ident is not None:
+                problem(validate.nonnegative_id(ident))
+
+
+class ContainerOptions(TypedDict, total=False):
+    """Every keyword a container accepts: for subclasses that set their own defaults.
+
+    ``def __init__(self, name: str = "getty", image: str = IMAGE, **options:
+    Unpack[ContainerOptions])`` keeps full type checking of the overrides.
+    """
+
+    capabilities: Iterable[CapabilityLike] | None
+    capabilities_add: Iterable[CapabilityLike] | None
+    ambient: Iterable[CapabilityLike] | None
+    mounts: Iterable[Mount] | None
+    binds: Iterable[str | Bind] | None
+    binds_add: Iterable[str | Bind] | None
+    devices: Iterable[Device] | None
+    tmpfs: Iterable[str | Tmpfs] | None
+    command: Iterable[str] | None
+    env: Mapping[str, str] | Iterable[str] | None
+    cwd: str | None
+    net: str | None
+    pid: str | None
+    ipc: str | None
+    uts: str | None
+    userns: str | None
+    readonly: bool | None
+    masked_paths: Iterable[str] | None
+    readonly_paths: Iterable[str] | None
+    uid: IdLike | None
+    gid: IdLike | None
+    additional_gids: Iterable[IdLike] | None
+    no_new_privileges: bool | None
+    hostname: str | None
+    oom_score_adj: int | None
+    rootfs_propagation: str | None
+    cgroups_path: str | None
+    resources: Resources | None
+    sysctl: Mapping[str, str | int | bool] | None
+    rlimits: Iterable[str | Rlimit] | None
+    uid_mappings: Iterable[IDMapping] | None
+    gid_mappings: Iterable[IDMapping] | None
+    annotations: Mapping[str, str | int | bool] | None
+    runtime: Runtime | None
+
+
+@attrs.frozen
+class Onboot(Container):
+    """A container run at boot, in list order; each must exit before the next starts."""
+
+
+@attrs.frozen
+class Onshutdown(Container):
+    """A container run on a clean shutdown, in list order."""
+
+
+@attrs.frozen
+class Service(Container):
+    """A long-running container, started after every onboot container has finished."""

@@ -1,0 +1,191 @@
+"""Small typed parts of a container: binds, tmpfs, rlimits, mounts, devices, runtime."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, Literal
+
+import attrs
+
+from systemkit import validate
+from systemkit.model.base import Located, problem, to_tuple
+from systemkit.spec import types as st
+
+# Plain value types of the spec are used unchanged in the model.
+IDMapping = st.IDMapping
+Interface = st.Interface
+BindNS = st.BindNS
+Resources = st.Resources
+Memory = st.Memory
+CPU = st.CPU
+Pids = st.Pids
+BlockIO = st.BlockIO
+WeightDevice = st.WeightDevice
+ThrottleDevice = st.ThrottleDevice
+HugepageLimit = st.HugepageLimit
+Network = st.Network
+InterfacePriority = st.InterfacePriority
+DeviceCgroup = st.DeviceCgroup
+
+
+def _opt_strs(value: Iterable[str] | None) -> tuple[str, ...] | None:
+    return to_tuple(value, "options")
+
+
+def _options(value: Iterable[str]) -> tuple[str, ...]:
+    return to_tuple(value, "options") or ()
+
+
+@attrs.frozen
+class Bind(Located):
+    """A bind mount, lowered to LinuxKit's ``source:destination[:options]`` string.
+
+    ``source`` is a host path or the name of a declared :class:`~systemkit.Volume`.
+    """
+
+    source: str
+    destination: str
+    options: tuple[str, ...] = attrs.field(default=(), converter=_options)
+
+    def __attrs_post_init__(self) -> None:
+        super().__attrs_post_init__()
+        problem(validate.bind(str(self)))
+
+    def __str__(self) -> str:
+        text = f"{self.source}:{self.destination}"
+        return text + (":" + ",".join(self.options) if self.options else "")
+
+
+@attrs.frozen
+class Tmpfs(Located):
+    """A tmpfs mount, lowered to LinuxKit's ``destination[:options]`` string."""
+
+    destination: str
+    options: tuple[str, ...] = attrs.field(default=(), converter=_options)
+
+    def __attrs_post_init__(self) -> None:
+        super().__attrs_post_init__()
+        problem(validate.tmpfs(str(self)))
+
+    def __str__(self) -> str:
+        return self.destination + (":" + ",".join(self.options) if self.options else "")
+
+
+@attrs.frozen
+class Rlimit(Located):
+    """A resource limit, lowered to LinuxKit's ``name,soft,hard`` string."""
+
+    name: str
+    soft: int | Literal["unlimited"]
+    hard: int | Literal["unlimited"]
+
+    def __attrs_post_init__(self) -> None:
+        super().__attrs_post_init__()
+        problem(validate.rlimit(str(self)))
+
+    def __str__(self) -> str:
+        return f"{self.name},{self.soft},{self.hard}"
+
+
+def _idmaps(value: Iterable[IDMapping] | None) -> tuple[IDMapping, ...] | None:
+    return to_tuple(value, "id mappings")
+
+
+@attrs.frozen
+class Mount(Located):
+    """An OCI mount. Missing ``type``/``source``/``destination`` are inferred as LinuxKit does."""
+
+    destination: str | None = None
+    type: str | None = attrs.field(default=None, kw_only=True)
+    source: str | None = attrs.field(default=None, kw_only=True)
+    options: tuple[str, ...] | None = attrs.field(default=None, kw_only=True, converter=_opt_strs)
+    uid_mappings: tuple[IDMapping, ...] | None = attrs.field(
+        default=None, kw_only=True, converter=_idmaps
+    )
+    gid_mappings: tuple[IDMapping, ...] | None = attrs.field(
+        default=None, kw_only=True, converter=_idmaps
+    )
+
+    def __attrs_post_init__(self) -> None:
+        super().__attrs_post_init__()
+        if self.destination is not None:
+            problem(validate.absolute_path(self.destination, "mount destination"))
+
+    def to_spec(self) -> st.MountSpec:
+        return st.MountSpec(
+            destination=self.destination,
+            type=self.type,
+            source=self.source,
+            options=None if self.options is None else list(self.options),
+            uid_mappings=None if self.uid_mappings is None else list(self.uid_mappings),
+            gid_mappings=None if self.gid_mappings is None else list(self.gid_mappings),
+        )
+
+
+@attrs.frozen
+class Device(Located):
+    """A device node created in the container (plus a cgroup rule allowing it)."""
+
+    path: str
+    type: str = attrs.field(kw_only=True)
+    major: int | None = attrs.field(default=None, kw_only=True)
+    minor: int | None = attrs.field(default=None, kw_only=True)
+    mode: int | str | None = attrs.field(default=None, kw_only=True)
+
+    def __attrs_post_init__(self) -> None:
+        super().__attrs_post_init__()
+        problem(validate.device_type(self.type))
+        if self.path != "all":
+            problem(validate.absolute_path(self.path, "device path"))
+        if self.mode is not None:
+            problem(validate.octal_mode(self.mode))
+
+    def to_spec(self) -> st.DeviceSpec:
+        mode = None
+        if self.mode is not None and validate.octal_mode(self.mode) is None:
+            mode = validate.mode_string(self.mode)
+        elif self.mode is not None:
+            mode = str(self.mode)
+        return st.DeviceSpec(
+            path=self.path, type=self.type, major=self.major, minor=self.minor, mode=mode
+        )
+
+
+def _mounts(value: Iterable[Mount] | None) -> tuple[Mount, ...] | None:
+    return to_tuple(value, "mounts")
+
+
+def _strs(value: Iterable[str] | None) -> tuple[str, ...] | None:
+    return to_tuple(value, "value")
+
+
+def _interfaces(value: Iterable[Interface] | None) -> tuple[Interface, ...] | None:
+    return to_tuple(value, "interfaces")
+
+
+@attrs.frozen
+class Runtime(Located):
+    """What LinuxKit's init prepares before starting the container (``runtime``)."""
+
+    cgroups: tuple[str, ...] | None = attrs.field(default=None, kw_only=True, converter=_strs)
+    mounts: tuple[Mount, ...] | None = attrs.field(default=None, kw_only=True, converter=_mounts)
+    mkdir: tuple[str, ...] | None = attrs.field(default=None, kw_only=True, converter=_strs)
+    interfaces: tuple[Interface, ...] | None = attrs.field(
+        default=None, kw_only=True, converter=_interfaces
+    )
+    bind_ns: BindNS | None = attrs.field(default=None, kw_only=True)
+    namespace: str | None = attrs.field(default=None, kw_only=True)
+
+    def to_spec(self) -> st.RuntimeSpec:
+        return st.RuntimeSpec(
+            cgroups=_list(self.cgroups),
+            mounts=None if self.mounts is None else [m.to_spec() for m in self.mounts],
+            mkdir=_list(self.mkdir),
+            interfaces=_list(self.interfaces),
+            bind_ns=self.bind_ns,
+            namespace=self.namespace,
+        )
+
+
+def _list(value: tuple[Any, ...] | None) -> list[Any] | None:
+    return None if value is None else list(value)

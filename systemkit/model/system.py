@@ -1,0 +1,241 @@
+"""The system and its non-container parts: ``Kernel``, ``File``, ``Volume``, ``System``."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from typing import Literal
+
+import attrs
+
+from systemkit import validate
+from systemkit.diagnostics import Diagnostic, Severity, UserError
+from systemkit.images.ref import ImageRef
+from systemkit.model.base import Located, problem, to_tuple, type_error
+from systemkit.model.containers import Container, IdLike, Onboot, Onshutdown, Service
+
+
+def _image(value: str | ImageRef) -> str:
+    if isinstance(value, ImageRef):
+        return str(value)
+    problem(validate.image_ref(value))
+    return value
+
+
+def _opt_image(value: str | ImageRef | None) -> str | None:
+    return None if value is None else _image(value)
+
+
+@attrs.frozen
+class Kernel(Located):
+    """The kernel: an image holding ``kernel`` (or ``binary``) and ``kernel.tar`` (or ``tar``)."""
+
+    image: str = attrs.field(converter=_image)
+    cmdline: str | None = attrs.field(default=None, kw_only=True)
+    binary: str | None = attrs.field(default=None, kw_only=True)
+    tar: str | None = attrs.field(default=None, kw_only=True)
+    ucode: str | None = attrs.field(default=None, kw_only=True)
+
+
+def _source(value: str | os.PathLike[str] | None) -> str | None:
+    return None if value is None else os.fspath(value)
+
+
+@attrs.frozen
+class File(Located):
+    """A file, directory or symlink added to the image (``files``).
+
+    Give exactly one of ``contents``, ``source`` (a host file, relative to the system file's
+    directory), ``directory=True``, ``symlink`` or ``metadata`` (``"yaml"``/``"json"``: the
+    system's own config). ``mode`` is an int (``0o644``); default 0600 for files, 0700 for dirs.
+    """
+
+    path: str
+    contents: str | None = attrs.field(default=None, kw_only=True)
+    source: str | None = attrs.field(default=None, kw_only=True, converter=_source)
+    directory: bool | None = attrs.field(default=None, kw_only=True)
+    symlink: str | None = attrs.field(default=None, kw_only=True)
+    metadata: Literal["yaml", "json"] | None = attrs.field(default=None, kw_only=True)
+    optional: bool | None = attrs.field(default=None, kw_only=True)
+    mode: int | None = attrs.field(default=None, kw_only=True)
+    uid: IdLike | None = attrs.field(default=None, kw_only=True)
+    gid: IdLike | None = attrs.field(default=None, kw_only=True)
+
+    def __attrs_post_init__(self) -> None:
+        super().__attrs_post_init__()
+        kinds = [
+            self.contents is not None,
+            self.source is not None,
+            bool(self.directory),
+            self.symlink is not None,
+            self.metadata is not None,
+        ]
+        if sum(kinds) != 1:
+            given = [
+                n
+                for n, k in zip(
+                    ("contents", "source", "directory", "symlink", "metadata"), kinds, strict=True
+                )
+                if k
+            ]
+            problem(
+                validate.Problem(
+                    "SK117",
+                    f"file {self.path!r} needs exactly one of contents, source, directory, "
+                    f"symlink, metadata (got {', '.join(given) or 'none'})",
+                    "e.g. File('/etc/motd', contents='hello\\n')",
+                )
+            )
+        if self.mode is not None:
+            problem(validate.octal_mode(self.mode))
+        if self.metadata is not None:
+            problem(validate.metadata_kind(self.metadata))
+
+
+def _platforms(value: Iterable[str] | None) -> tuple[str, ...] | None:
+    return to_tuple(value, "platforms")
+
+
+@attrs.frozen
+class Volume(Located):
+    """A named volume shared between containers (``volumes``); bind it by name."""
+
+    name: str
+    image: str | None = attrs.field(default=None, kw_only=True, converter=_opt_image)
+    readonly: bool | None = attrs.field(default=None, kw_only=True)
+    format: Literal["filesystem", "oci"] | None = attrs.field(default=None, kw_only=True)
+    platforms: tuple[str, ...] | None = attrs.field(
+        default=None, kw_only=True, converter=_platforms
+    )
+
+    def __attrs_post_init__(self) -> None:
+        super().__attrs_post_init__()
+        problem(validate.volume_name(self.name))
+        if self.format is not None:
+            problem(validate.volume_format(self.format))
+
+
+def _init(value: Iterable[str | ImageRef]) -> tuple[str, ...]:
+    return tuple(_image(v) for v in to_tuple(value, "init") or ())
+
+
+def _check_items(items: tuple[object, ...], cls: type, what: str) -> None:
+    for item in items:
+        if not isinstance(item, cls):
+            type_error(f"each entry of {what}", f"a {cls.__name__}", item)
+
+
+def _onboot(value: Iterable[Onboot]) -> tuple[Onboot, ...]:
+    items = to_tuple(value, "onboot") or ()
+    _check_items(items, Onboot, "onboot")
+    return items
+
+
+def _onshutdown(value: Iterable[Onshutdown]) -> tuple[Onshutdown, ...]:
+    items = to_tuple(value, "onshutdown") or ()
+    _check_items(items, Onshutdown, "onshutdown")
+    return items
+
+
+def _services(value: Iterable[Service]) -> tuple[Service, ...]:
+    items = to_tuple(value, "services") or ()
+    _check_items(items, Service, "services")
+    return items
+
+
+def _files(value: Iterable[File]) -> tuple[File, ...]:
+    items = to_tuple(value, "files") or ()
+    _check_items(items, File, "files")
+    return items
+
+
+def _volumes(value: Iterable[Volume]) -> tuple[Volume, ...]:
+    items = to_tuple(value, "volumes") or ()
+    _check_items(items, Volume, "volumes")
+    return items
+
+
+@attrs.frozen
+class System(Located):
+    """A whole bootable system.
+
+    Combine systems with ``a + b`` (or :meth:`merge`): LinuxKit's multi-file meaning, where the
+    later kernel's set fields override and every list is appended.
+    """
+
+    kernel: Kernel | None = attrs.field(default=None, kw_only=True)
+    init: tuple[str, ...] = attrs.field(default=(), kw_only=True, converter=_init)
+    onboot: tuple[Onboot, ...] = attrs.field(
+        default=(), kw_only=True, converter=_onboot
+    )
+    onshutdown: tuple[Onshutdown, ...] = attrs.field(
+        default=(), kw_only=True, converter=_onshutdown
+    )
+    services: tuple[Service, ...] = attrs.field(
+        default=(), kw_only=True, converter=_services
+    )
+    files: tuple[File, ...] = attrs.field(default=(), kw_only=True, converter=_files)
+    volumes: tuple[Volume, ...] = attrs.field(
+        default=(), kw_only=True, converter=_volumes
+    )
+
+    def containers(self) -> Iterable[tuple[str, int, Container]]:
+        """Every container with its section name and index, in LinuxKit's order."""
+        for section in ("onboot", "onshutdown", "services"):
+            items: tuple[Container, ...] = getattr(self, section)
+            for i, c in enumerate(items):
+                yield section, i, c
+
+    def merge(self, *others: System) -> System:
+        """This system followed by ``others``, merged as ``linuxkit build a.yml b.yml`` does."""
+        result = self
+        for other in others:
+            result = _merge_two(result, other)
+        return result
+
+    def __add__(self, other: System) -> System:
+        if not isinstance(other, System):
+            return NotImplemented
+        return _merge_two(self, other)
+
+
+def _merge_kernel(a: Kernel | None, b: Kernel | None) -> Kernel | None:
+    if a is None or b is None:
+        return b if a is None else a
+    return attrs.evolve(
+        a,
+        image=b.image or a.image,
+        cmdline=b.cmdline if b.cmdline else a.cmdline,
+        binary=b.binary if b.binary else a.binary,
+        tar=b.tar if b.tar is not None else a.tar,
+        ucode=b.ucode if b.ucode is not None else a.ucode,
+    )
+
+
+def _merge_two(a: System, b: System) -> System:
+    seen = {s.name: s for s in a.services}
+    dups = [
+        Diagnostic(
+            "SK201",
+            Severity.ERROR,
+            f"duplicate service name {s.name!r} when merging systems",
+            s.location,
+            hint="rename one of them, or drop one with a list comprehension before merging",
+            related=tuple(x for x in (seen[s.name].location,) if x),
+        )
+        for s in b.services
+        if s.name in seen
+    ]
+    if dups:
+        raise UserError(dups)
+    merged = System(
+        kernel=_merge_kernel(a.kernel, b.kernel),
+        init=a.init + b.init,
+        onboot=a.onboot + b.onboot,
+        onshutdown=a.onshutdown + b.onshutdown,
+        services=a.services + b.services,
+        files=a.files + b.files,
+        volumes=a.volumes + b.volumes,
+    )
+    object.__setattr__(merged, "_location", a.location)
+    return merged
