@@ -1,0 +1,666 @@
+"""A strict, located reader of LinuxKit system files into the spec.
+
+The reader walks the YAML node tree (:mod:`systemkit.linuxkit.yamlcore`, yaml.v3 scalar rules)
+guided by the spec classes' declarations (:mod:`systemkit.linuxkit.fields`): each mapping is
+read as the spec class the field's type hint names, each key must be one of that class's
+LinuxKit keys, each value must have the declared type. Every problem in a file is collected and
+raised at once as a :class:`~systemkit.diagnostics.UserError` whose diagnostics carry
+``file:line:col`` and the spec path (``$.onboot[0].binds[1]``).
+
+Normalisations made here, so that a YAML file and the ``system.py`` generated from it lower to
+the same spec: image references are normalised (``redis`` -> ``docker.io/library/redis``),
+file and device modes become ``%04o`` strings, file paths lose their leading ``/``, an empty
+kernel ``image`` means no image, and ``files[].source`` is resolved as LinuxKit does (``~/``
+expanded, relative paths against the current directory) and recorded relative to
+``Lowered.base_dir`` with the sha256 of its content.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+import os
+import re
+import typing
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import attrs
+import yaml
+
+from systemkit.diagnostics import Diagnostic, Severity, UserError
+from systemkit.images.ref import InvalidReference, normalise
+from systemkit.linuxkit import codes
+from systemkit.linuxkit.codes import Code
+from systemkit.linuxkit.fields import (
+    IMAGE_REF_FIELDS,
+    MODE_FIELDS,
+    dropped_by_linuxkit,
+    fields_by_key,
+    is_idref,
+    yaml_fields,
+)
+from systemkit.linuxkit.merge import merge_lowered
+from systemkit.linuxkit.yamlcore import (
+    BOOL_TAG,
+    INT_TAG,
+    MERGE_TAG,
+    NULL_TAG,
+    PLAIN_TAG,
+    STR_TAG,
+    TYPE_NAMES,
+    compose,
+    scalar_value,
+)
+from systemkit.location import Location
+from systemkit.spec import types as st
+from systemkit.spec.lowered import Lowered
+
+__all__ = ["VOLUME_NAME_RE", "parse_files", "parse_yaml"]
+
+VOLUME_NAME_RE = re.compile(r"^[a-z0-9_-]*$")
+"""LinuxKit's rule for volume names."""
+
+_OCTAL_RE = re.compile(r"^[0-7]+$")
+_TRUST_KEYS = ("image", "org")
+
+
+class _Bad:
+    """Marker for a value that could not be read (its diagnostic is already recorded)."""
+
+
+_BAD = _Bad()
+
+Node = yaml.Node
+
+
+def _python_names() -> dict[str, str]:
+    """snake_case attrs names -> LinuxKit keys, for 'did you mean' hints."""
+    from systemkit.spec.codec import SPEC_CLASSES
+
+    out: dict[str, str] = {}
+    for cls in SPEC_CLASSES:
+        for f in yaml_fields(cls):
+            if f.name != f.key:
+                out[f.name] = f.key
+    return out
+
+
+def _describe_expected(hint: Any) -> str:
+    if hint is str:
+        return "a string"
+    if hint is bool:
+        return "a boolean (true or false)"
+    if hint is int:
+        return "an integer"
+    if is_idref(hint):
+        return "an integer or a string"
+    origin = typing.get_origin(hint)
+    if origin is list:
+        return "a list"
+    if origin is dict:
+        return "a mapping of strings to strings"
+    if attrs.has(hint):
+        return "a mapping"
+    return str(hint)
+
+
+class _FileReader:
+    """Reads one YAML document into a spec, collecting diagnostics."""
+
+    def __init__(self, text: str, filename: str, cwd: Path) -> None:
+        self.text = text
+        self.filename = filename
+        self.cwd = cwd
+        self.errors: list[Diagnostic] = []
+        self.notes: list[Diagnostic] = []
+        self.locations: dict[str, Location] = {}
+        self._finishers: dict[type[Any], Callable[[dict[str, Any], dict[str, Node], str], bool]]
+        self._finishers = {
+            st.FileSpec: self._finish_file,
+            st.KernelSpec: self._finish_kernel,
+            st.VolumeSpec: self._finish_volume,
+        }
+
+    # --- diagnostics -------------------------------------------------------------------------
+
+    def loc(self, node: Node) -> Location:
+        mark = node.start_mark
+        return Location(self.filename, mark.line + 1, mark.column + 1)
+
+    def error(
+        self,
+        code: Code,
+        message: str,
+        node: Node | None,
+        path: str | None,
+        hint: str | None = None,
+        related: tuple[Location, ...] = (),
+    ) -> None:
+        where = self.loc(node) if node is not None else Location(self.filename, 1, 1)
+        self.errors.append(
+            Diagnostic(code.code, code.severity, message, where, path, hint, related)
+        )
+
+    def note(self, code: Code, message: str, node: Node, path: str, hint: str | None) -> None:
+        self.notes.append(Diagnostic(code.code, code.severity, message, self.loc(node), path, hint))
+
+    # --- entry point -------------------------------------------------------------------------
+
+    def read(self) -> Lowered:
+        try:
+            root = compose(self.text)
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+            problem = exc.problem or str(exc)
+            if exc.context:
+                problem = f"{problem} ({exc.context})"
+            self.errors.append(
+                Diagnostic(
+                    codes.INVALID_YAML.code,
+                    Severity.ERROR,
+                    f"invalid YAML: {problem}",
+                    Location(self.filename, line, col),
+                    "$",
+                    "check the indentation and quoting near this line",
+                )
+            )
+            raise UserError(self.errors) from None
+        except yaml.YAMLError as exc:
+            self.error(codes.INVALID_YAML, f"invalid YAML: {exc}", None, "$")
+            raise UserError(self.errors) from None
+        if root is None:
+            self.error(
+                codes.INVALID_YAML,
+                "the file is empty (LinuxKit: `invalid config: EOF`)",
+                None,
+                "$",
+                "a system file is a mapping with keys such as kernel, init, onboot, services",
+            )
+            raise UserError(self.errors)
+        self.locations["$"] = self.loc(root)
+        spec = self.read_object(root, st.Spec, "$")
+        if not isinstance(spec, st.Spec):
+            raise UserError(self.errors)
+        self._check_names(spec, root)
+        if self.errors:
+            raise UserError(sorted(self.errors, key=Diagnostic.sort_key))
+        return Lowered(
+            spec=spec,
+            locations=dict(self.locations),
+            base_dir=self.cwd,
+            diagnostics=tuple(self.notes),
+            name=Path(self.filename).stem,
+        )
+
+    # --- mappings ----------------------------------------------------------------------------
+
+    def pairs(self, node: yaml.MappingNode, path: str) -> list[tuple[Node, str, Node]] | None:
+        """The (key node, key, value node) of a mapping, merges applied; None if a key is bad."""
+        explicit: list[tuple[Node, str, Node]] = []
+        merged: list[tuple[Node, str, Node]] = []
+        seen: dict[str, Node] = {}
+        ok = True
+        for knode, vnode in node.value:
+            if isinstance(knode, yaml.ScalarNode) and (
+                knode.tag == MERGE_TAG or (knode.tag == PLAIN_TAG and knode.value == "<<")
+            ):
+                sources = vnode.value if isinstance(vnode, yaml.SequenceNode) else [vnode]
+                for src in sources:
+                    if not isinstance(src, yaml.MappingNode):
+                        self.error(
+                            codes.WRONG_TYPE,
+                            "a merge key (<<) needs a mapping or a list of mappings",
+                            src,
+                            path,
+                        )
+                        ok = False
+                        continue
+                    sub = self.pairs(src, path)
+                    if sub is None:
+                        ok = False
+                        continue
+                    merged.extend(sub)
+                continue
+            key = self.key_text(knode, path)
+            if key is None:
+                ok = False
+                continue
+            if key in seen:
+                first = self.loc(seen[key])
+                self.error(
+                    codes.DUPLICATE_KEY,
+                    f"key {key!r} is already defined at line {first.line}",
+                    knode,
+                    f"{path}.{key}",
+                    "remove one of the two entries",
+                    related=(first,),
+                )
+                ok = False
+                continue
+            seen[key] = knode
+            explicit.append((knode, key, vnode))
+        if not ok:
+            return None
+        out = list(explicit)
+        for knode, key, vnode in merged:
+            if key not in seen:
+                seen[key] = knode
+                out.append((knode, key, vnode))
+        return out
+
+    def key_text(self, knode: Node, path: str) -> str | None:
+        if isinstance(knode, yaml.ScalarNode):
+            tag, value = scalar_value(knode)
+            if tag == STR_TAG:
+                return str(value)
+            self.error(
+                codes.WRONG_TYPE,
+                f"mapping keys must be strings, got {TYPE_NAMES.get(tag, tag)} ({knode.value!r})",
+                knode,
+                path,
+                f'quote the key: "{knode.value}"',
+            )
+            return None
+        self.error(codes.WRONG_TYPE, "mapping keys must be strings", knode, path)
+        return None
+
+    def read_object(self, node: Node, cls: type[Any], path: str) -> Any:
+        if not isinstance(node, yaml.MappingNode):
+            self.type_error(node, cls, path)
+            return _BAD
+        pairs = self.pairs(node, path)
+        if pairs is None:
+            return _BAD
+        known = fields_by_key(cls)
+        values: dict[str, Any] = {}
+        nodes: dict[str, Node] = {}
+        present: set[str] = set()
+        ok = True
+        for knode, key, vnode in pairs:
+            if cls is st.Spec and key == "trust":
+                ok = self.read_trust(knode, vnode) and ok
+                continue
+            fld = known.get(key)
+            if fld is None:
+                self.unknown_key(knode, key, cls, path)
+                ok = False
+                continue
+            fpath = f"{path}.{key}"
+            self.locations[fpath] = self.loc(knode)
+            present.add(fld.name)
+            nodes[fld.name] = vnode
+            value = self.read_value(vnode, fld.hint, fpath, (cls, fld.name))
+            if value is _BAD:
+                ok = False
+                continue
+            if dropped_by_linuxkit(cls, key):
+                self.note(
+                    codes.DROPPED_BY_LINUXKIT,
+                    f"LinuxKit would silently drop `{key}` (it decodes this OCI struct with "
+                    "lower-cased field names); systemkit keeps and honours it",
+                    knode,
+                    fpath,
+                    "a build with `linuxkit build` ignores this field; systemkit's native "
+                    "backend applies it",
+                )
+            values[fld.name] = value
+        for fld in yaml_fields(cls):
+            if fld.required and fld.name not in present:
+                self.error(
+                    codes.MISSING_KEY,
+                    f"missing required key `{fld.key}`",
+                    node,
+                    f"{path}.{fld.key}",
+                    f"add `{fld.key}: ...` to this entry",
+                )
+                ok = False
+        if not ok:
+            return _BAD
+        finish = self._finishers.get(cls)
+        if finish is not None and not finish(values, nodes, path):
+            return _BAD
+        return cls(**values)
+
+    def unknown_key(self, knode: Node, key: str, cls: type[Any], path: str) -> None:
+        known = [f.key for f in yaml_fields(cls)]
+        if cls is st.Spec:
+            known.append("trust")
+        hint: str
+        alias = _PYTHON_NAMES.get(key)
+        close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+        if alias is not None and alias in known:
+            hint = f"LinuxKit spells it `{alias}` (`{key}` is the Python name)"
+        elif close:
+            hint = f"did you mean `{close[0]}`?"
+        else:
+            hint = "known keys here: " + ", ".join(known)
+        where = "at the top level" if path == "$" else f"in {path}"
+        self.error(codes.UNKNOWN_KEY, f"unknown key `{key}` {where}", knode, f"{path}.{key}", hint)
+
+    def read_trust(self, knode: Node, vnode: Node) -> bool:
+        path = "$.trust"
+        self.locations[path] = self.loc(knode)
+        ok = True
+        if not isinstance(vnode, yaml.MappingNode):
+            self.error(codes.WRONG_TYPE, "`trust` must be a mapping", vnode, path)
+            return False
+        pairs = self.pairs(vnode, path)
+        if pairs is None:
+            return False
+        for tk, key, tv in pairs:
+            if key not in _TRUST_KEYS:
+                close = difflib.get_close_matches(key, _TRUST_KEYS, n=1)
+                self.error(
+                    codes.UNKNOWN_KEY,
+                    f"unknown key `{key}` in $.trust",
+                    tk,
+                    f"{path}.{key}",
+                    f"did you mean `{close[0]}`?" if close else "known keys here: image, org",
+                )
+                ok = False
+                continue
+            if self.read_value(tv, list[str], f"{path}.{key}", None) is _BAD:
+                ok = False
+        if ok:
+            self.note(
+                codes.TRUST_IGNORED,
+                "`trust` is ignored: LinuxKit removed content trust in 2021 and ignores this "
+                "section too",
+                knode,
+                path,
+                "remove the `trust` section",
+            )
+        return ok
+
+    # --- values ------------------------------------------------------------------------------
+
+    def read_value(
+        self, node: Node, hint: Any, path: str, owner: tuple[type[Any], str] | None
+    ) -> Any:
+        if attrs.has(hint):
+            return self.read_object(node, hint, path)
+        origin = typing.get_origin(hint)
+        if origin is list:
+            (item_hint,) = typing.get_args(hint)
+            if not isinstance(node, yaml.SequenceNode):
+                self.type_error(node, hint, path)
+                return _BAD
+            items: list[Any] = []
+            ok = True
+            for i, inode in enumerate(node.value):
+                ipath = f"{path}[{i}]"
+                self.locations[ipath] = self.loc(inode)
+                value = self.read_value(inode, item_hint, ipath, owner)
+                if value is _BAD:
+                    ok = False
+                items.append(value)
+            return items if ok else _BAD
+        if origin is dict:
+            if not isinstance(node, yaml.MappingNode):
+                self.type_error(node, hint, path)
+                return _BAD
+            pairs = self.pairs(node, path)
+            if pairs is None:
+                return _BAD
+            out: dict[str, str] = {}
+            ok = True
+            for knode, key, vnode in pairs:
+                epath = f"{path}[{json.dumps(key)}]"
+                self.locations[epath] = self.loc(knode)
+                value = self.read_value(vnode, str, epath, None)
+                if value is _BAD:
+                    ok = False
+                else:
+                    out[key] = value
+            return out if ok else _BAD
+        return self.read_scalar(node, hint, path, owner)
+
+    def read_scalar(
+        self, node: Node, hint: Any, path: str, owner: tuple[type[Any], str] | None
+    ) -> Any:
+        if not isinstance(node, yaml.ScalarNode):
+            self.type_error(node, hint, path)
+            return _BAD
+        try:
+            tag, value = scalar_value(node)
+        except ValueError as exc:
+            self.error(codes.WRONG_TYPE, str(exc), node, path)
+            return _BAD
+        accepted = {
+            str: (STR_TAG,),
+            int: (INT_TAG,),
+            bool: (BOOL_TAG,),
+        }.get(hint, (INT_TAG, STR_TAG) if is_idref(hint) else ())
+        if tag not in accepted:
+            self.type_error(node, hint, path, owner)
+            return _BAD
+        if owner in IMAGE_REF_FIELDS:
+            return self.image_ref(node, value, path, owner)
+        if owner in MODE_FIELDS:
+            return self.mode(node, value, path)
+        return value
+
+    def image_ref(
+        self, node: Node, value: str, path: str, owner: tuple[type[Any], str] | None
+    ) -> Any:
+        if owner == (st.KernelSpec, "image") and value == "":
+            return value  # "no kernel image", as LinuxKit reads it; dropped in _finish_kernel
+        try:
+            return normalise(value)
+        except InvalidReference as exc:
+            self.error(
+                codes.BAD_IMAGE_REF,
+                f"malformed image reference: {exc}",
+                node,
+                path,
+                "write NAME[:TAG][@sha256:DIGEST], e.g. linuxkit/init:<tag> or "
+                "registry.example.com/team/app:1.2",
+            )
+            return _BAD
+
+    def mode(self, node: Node, value: str, path: str) -> Any:
+        if not _OCTAL_RE.match(value) or int(value, 8) > 0o7777:
+            self.error(
+                codes.BAD_MODE,
+                f"mode {value!r} is not an octal permission string",
+                node,
+                path,
+                'write the mode as a quoted octal string such as "0644" (omit it for the default)',
+            )
+            return _BAD
+        return f"{int(value, 8):04o}"
+
+    def type_error(
+        self,
+        node: Node,
+        hint: Any,
+        path: str,
+        owner: tuple[type[Any], str] | None = None,
+    ) -> None:
+        expected = _describe_expected(hint)
+        hint_text: str | None = None
+        if isinstance(node, yaml.MappingNode):
+            got = "a mapping"
+        elif isinstance(node, yaml.SequenceNode):
+            got = "a list"
+        else:
+            try:
+                tag, _ = scalar_value(typing.cast(yaml.ScalarNode, node))
+            except ValueError:
+                tag = STR_TAG
+            got = f"{TYPE_NAMES.get(tag, tag)} ({node.value!r})"
+            plain = node.tag == PLAIN_TAG
+            if hint is str and plain and tag != STR_TAG:
+                if owner in MODE_FIELDS and tag == INT_TAG:
+                    hint_text = (
+                        f'modes are octal strings in LinuxKit: write mode: "{node.value}" (quoted)'
+                    )
+                elif tag == NULL_TAG:
+                    hint_text = 'write a value, or "" for an empty string'
+                else:
+                    hint_text = f'quote the value to keep it a string: "{node.value}"'
+            elif hint is bool and tag == STR_TAG:
+                hint_text = (
+                    "write true or false (LinuxKit reads YAML 1.2: yes/no/on/off are strings)"
+                )
+            elif typing.get_origin(hint) is list and tag != NULL_TAG:
+                hint_text = f"write a list: [{node.value}], or one `- item` per line"
+        self.error(codes.WRONG_TYPE, f"expected {expected}, got {got}", node, path, hint_text)
+
+    # --- per-class normalisation -------------------------------------------------------------
+
+    def _finish_kernel(self, values: dict[str, Any], nodes: dict[str, Node], path: str) -> bool:
+        if values.get("image") == "":
+            values["image"] = None
+        return True
+
+    def _finish_volume(self, values: dict[str, Any], nodes: dict[str, Node], path: str) -> bool:
+        name = values["name"]
+        if not VOLUME_NAME_RE.match(name):
+            self.error(
+                codes.BAD_VOLUME_NAME,
+                f"invalid volume name {name!r}: LinuxKit allows only a-z, 0-9, _ and -",
+                nodes["name"],
+                f"{path}.name",
+                "use lower-case letters, digits, '_' and '-'",
+            )
+            return False
+        return True
+
+    def _finish_file(self, values: dict[str, Any], nodes: dict[str, Node], path: str) -> bool:
+        values["path"] = values["path"].lstrip("/")
+        source = values.get("source")
+        if source is None:
+            return True
+        expanded = source
+        if source.startswith("~/"):
+            expanded = os.path.join(os.path.expanduser("~"), source[2:])
+        absolute = os.path.normpath(os.path.join(self.cwd, expanded))
+        rel = Path(os.path.relpath(absolute, self.cwd)).as_posix()
+        values["source"] = rel
+        try:
+            values["source_digest"] = _file_digest(absolute)
+        except OSError as exc:
+            if values.get("optional"):
+                values["source_digest"] = None
+                return True
+            self.error(
+                codes.MISSING_SOURCE,
+                f"cannot read source {source!r} ({exc.strerror or exc}; resolved against "
+                f"{self.cwd}, as LinuxKit resolves relative sources against the current "
+                "directory)",
+                nodes["source"],
+                f"{path}.source",
+                "run from the directory the sources are relative to, or add `optional: true`",
+            )
+            return False
+        return True
+
+    # --- LinuxKit's parse-time checks --------------------------------------------------------
+
+    def _check_names(self, spec: st.Spec, root: Node) -> None:
+        check_unique_names(spec, self.locations, self.errors)
+
+
+def check_unique_names(
+    spec: st.Spec, locations: typing.Mapping[str, Location], errors: list[Diagnostic]
+) -> None:
+    """LinuxKit's checks: service names and volume names are unique."""
+    for section, code, what in (
+        ("services", codes.DUPLICATE_SERVICE, "service"),
+        ("volumes", codes.BAD_VOLUME_NAME, "volume"),
+    ):
+        first: dict[str, int] = {}
+        for i, entry in enumerate(getattr(spec, section)):
+            if entry.name not in first:
+                first[entry.name] = i
+                continue
+            j = first[entry.name]
+            here = locations.get(f"$.{section}[{i}].name")
+            there = locations.get(f"$.{section}[{j}].name")
+            errors.append(
+                Diagnostic(
+                    code.code,
+                    code.severity,
+                    f"duplicate {what} name {entry.name!r} (also {section}[{j}])",
+                    here,
+                    f"$.{section}[{i}].name",
+                    f"give each {what} a unique name",
+                    (there,) if there else (),
+                )
+            )
+
+
+def _file_digest(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            digest.update(chunk)
+    return "sha256:" + digest.hexdigest()
+
+
+_PYTHON_NAMES = _python_names()
+
+
+def parse_yaml(text: str, filename: str, *, cwd: Path | None = None) -> Lowered:
+    """Read one LinuxKit system file (its text) into a :class:`Lowered` spec.
+
+    ``filename`` is used in locations; ``cwd`` (default: the process's current directory) is
+    what relative ``files[].source`` paths resolve against, as in LinuxKit, and becomes
+    ``base_dir``. Raises :class:`UserError` with every problem found.
+    """
+    base = (cwd or Path.cwd()).absolute()
+    return _FileReader(text, filename, base).read()
+
+
+def _display(path: Path) -> str:
+    try:
+        rel = os.path.relpath(path)
+    except ValueError:
+        return str(path)
+    return str(path) if rel.startswith(".." + os.sep + "..") else rel
+
+
+def parse_files(paths: list[Path], *, cwd: Path | None = None) -> Lowered:
+    """Read several system files and append them in order, as ``linuxkit build a.yml b.yml``.
+
+    Every file is read (and every problem in every file reported) before merging; the merged
+    spec is then checked for duplicate service and volume names across files.
+    """
+    if not paths:
+        raise ValueError("parse_files needs at least one path")
+    errors: list[Diagnostic] = []
+    parts: list[Lowered] = []
+    for path in paths:
+        shown = _display(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            errors.append(
+                Diagnostic(
+                    codes.INVALID_YAML.code,
+                    Severity.ERROR,
+                    f"cannot read {shown}: {exc}",
+                    Location(shown, 1, 0),
+                    "$",
+                )
+            )
+            continue
+        try:
+            parts.append(parse_yaml(text, shown, cwd=cwd))
+        except UserError as exc:
+            errors.extend(exc.diagnostics)
+    if errors:
+        raise UserError(errors)
+    merged = parts[0]
+    for part in parts[1:]:
+        merged = merge_lowered(merged, part)
+    if len(parts) > 1:
+        check_unique_names(merged.spec, merged.locations, errors)
+        if errors:
+            raise UserError(errors)
+    return attrs.evolve(merged, name=paths[0].stem)
