@@ -184,7 +184,7 @@ class _FileReader:
         self.locations["$"] = self.loc(root)
         spec = self.read_object(root, st.Spec, "$")
         if not isinstance(spec, st.Spec):
-            raise UserError(self.errors)
+            raise UserError(sorted(self.errors, key=Diagnostic.sort_key))
         self._check_names(spec, root)
         if self.errors:
             raise UserError(sorted(self.errors, key=Diagnostic.sort_key))
