@@ -1,0 +1,383 @@
+"""Pull images from OCI registries (Distribution API v2) into the store.
+
+* HTTPS, or plain HTTP for loopback registries (127.0.0.0/8, ``localhost``, ``::1``) and for
+  hosts listed as insecure (``insecure=`` or ``$SYSTEMKIT_INSECURE_REGISTRIES``, comma separated).
+* Anonymous access, bearer tokens from the ``WWW-Authenticate`` challenge (as Docker Hub does
+  it) and Basic auth; credentials from the Docker config file (:mod:`.credentials`).
+* OCI and Docker v2 manifests and indexes. From an index the ``linux/<arch>`` manifest is
+  pulled (only that platform is stored, as LinuxKit does). A single-arch image whose config
+  names another architecture is refused with :class:`PlatformMismatch`: LinuxKit silently
+  uses it, which builds a system that cannot run, so systemkit deliberately does not.
+* 5xx/429 answers and connection errors are retried with exponential backoff (bounded).
+  Blobs stream into the store and are verified; a wrong digest is refused at once (nothing is
+  stored), a connection dropped mid-blob is retried, and a name is added only at the end.
+
+``progress(event, detail, done, total)`` is called with ``event`` one of ``"manifest"``
+(detail: digest), ``"blob"`` (detail: digest; called as bytes arrive), ``"cached"`` (a blob
+already in the store), ``"done"`` (detail: the ref).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import ipaddress
+import json
+import os
+import re
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import attrs
+import requests
+import urllib3.exceptions
+
+from systemkit.images import mediatypes as mt
+from systemkit.images.credentials import credentials_for
+from systemkit.images.errors import DigestMismatch, ImageError, ImageNotFound
+from systemkit.images.ref import ImageRef
+from systemkit.images.store import (
+    ImageStore,
+    ResolvedImage,
+    check_config_platform,
+    check_digest,
+    normalise_ref,
+    select_platform,
+)
+
+Progress = Callable[[str, str, int, int | None], None]
+
+MANIFEST_ACCEPT = ", ".join([mt.OCI_INDEX, mt.OCI_MANIFEST, mt.DOCKER_LIST, mt.DOCKER_MANIFEST])
+_RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
+_MANIFEST_LIMIT = 4 << 20
+_CHUNK = 1 << 16
+_TRANSIENT: tuple[type[BaseException], ...] = (
+    requests.ConnectionError,
+    requests.Timeout,
+    requests.exceptions.ChunkedEncodingError,
+    urllib3.exceptions.HTTPError,
+    ConnectionError,
+)
+
+
+@attrs.frozen
+class RetryPolicy:
+    """How often and how patiently to retry: ``attempts`` tries, delays doubling from
+    ``base_delay`` up to ``max_delay`` seconds."""
+
+    attempts: int = 5
+    base_delay: float = 0.5
+    max_delay: float = 8.0
+    timeout: float = 60.0
+    """Seconds to wait for a connection or for the next bytes."""
+
+    def delay(self, attempt: int) -> float:
+        return float(min(self.max_delay, self.base_delay * (2**attempt)))
+
+
+def insecure_hosts(extra: Iterable[str] = ()) -> frozenset[str]:
+    """Registries spoken to over plain HTTP: ``extra`` plus ``$SYSTEMKIT_INSECURE_REGISTRIES``."""
+    env = os.environ.get("SYSTEMKIT_INSECURE_REGISTRIES", "")
+    return frozenset(h.strip().lower() for h in [*extra, *env.split(",")] if h.strip())
+
+
+def is_loopback(registry: str) -> bool:
+    host = registry.lower()
+    if host.startswith("["):
+        host = host[1:].split("]", 1)[0]
+    elif host.count(":") == 1:
+        host = host.split(":", 1)[0]
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _api_host(domain: str) -> str:
+    return "registry-1.docker.io" if domain == "docker.io" else domain
+
+
+class _Truncated(ConnectionError):
+    """The server closed the connection before the whole blob arrived."""
+
+
+class _Body(io.RawIOBase):
+    """A blob response body as a file, reporting progress and noticing truncation."""
+
+    def __init__(
+        self, resp: requests.Response, digest: str, size: int | None, progress: Progress | None
+    ) -> None:
+        self.raw = resp.raw
+        self.digest, self.size, self.progress = digest, size, progress
+        self.done = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, n: int = -1) -> bytes:
+        data: bytes = self.raw.read(_CHUNK if n is None or n < 0 else min(n, _CHUNK))
+        self.done += len(data)
+        if not data and self.size is not None and self.done < self.size:
+            raise _Truncated(f"connection closed after {self.done} of {self.size} bytes")
+        if data and self.progress:
+            self.progress("blob", self.digest, self.done, self.size)
+        return data
+
+
+class RegistryClient:
+    """A client for one registry host, remembering the tokens it was given."""
+
+    def __init__(
+        self,
+        domain: str,
+        *,
+        insecure: Iterable[str] = (),
+        retry: RetryPolicy | None = None,
+        session: requests.Session | None = None,
+    ) -> None:
+        self.domain = domain
+        self.host = _api_host(domain)
+        plain = is_loopback(self.host) or self.host.lower() in insecure_hosts(insecure)
+        self.base = f"{'http' if plain else 'https'}://{self.host}"
+        self.retry = retry or RetryPolicy()
+        self.session = session or requests.Session()
+        self._auth: dict[str, str] = {}
+        self._credentials: tuple[str, str] | None = None
+        self._looked_up = False
+
+    # -- HTTP with retries and authentication --------------------------------------------------
+
+    def _creds(self) -> tuple[str, str] | None:
+        if not self._looked_up:
+            self._credentials = credentials_for(self.domain) or credentials_for(self.host)
+            self._looked_up = True
+        return self._credentials
+
+    def _authenticate(self, resp: requests.Response, repo: str) -> bool:
+        """Answer a 401 challenge; True if there is something new to try."""
+        challenge = resp.headers.get("WWW-Authenticate", "")
+        scheme, _, rest = challenge.partition(" ")
+        params = dict(re.findall(r'(\w+)="([^"]*)"', rest))
+        creds = self._creds()
+        if scheme.lower() == "basic":
+            if creds is None or repo in self._auth:
+                return False
+            self._auth[repo] = "Basic " + base64.b64encode(":".join(creds).encode()).decode()
+            return True
+        if scheme.lower() != "bearer" or "realm" not in params:
+            return False
+        query = {k: v for k, v in params.items() if k in ("service", "scope")}
+        query.setdefault("scope", f"repository:{repo}:pull")
+        token_resp = self._send(
+            "GET", params["realm"], repo, params=query, auth=creds, answer=False
+        )
+        if token_resp.status_code != 200:
+            raise ImageError(
+                f"registry {self.domain}: token request refused ({token_resp.status_code}); "
+                "check the credentials in your Docker config"
+            )
+        body = token_resp.json()
+        token = body.get("token") or body.get("access_token")
+        if not token:
+            raise ImageError(f"registry {self.domain}: the token service returned no token")
+        new = f"Bearer {token}"
+        if self._auth.get(repo) == new:
+            return False
+        self._auth[repo] = new
+        return True
+
+    def _send(
+        self,
+        method: str,
+        url: str,
+        repo: str,
+        *,
+        headers: dict[str, str] | None = None,
+        stream: bool = False,
+        params: dict[str, str] | None = None,
+        auth: tuple[str, str] | None = None,
+        answer: bool = True,
+    ) -> requests.Response:
+        """One request, retried on 5xx/429 and connection errors, answering auth challenges."""
+        attempt, challenged = 0, False
+        while True:
+            hdrs = dict(headers or {})
+            if answer and repo in self._auth:
+                hdrs["Authorization"] = self._auth[repo]
+            try:
+                resp = self.session.request(
+                    method,
+                    url,
+                    headers=hdrs,
+                    stream=stream,
+                    params=params,
+                    auth=auth,
+                    timeout=self.retry.timeout,
+                )
+            except _TRANSIENT as exc:
+                problem = f"{type(exc).__name__}: {exc}"
+            else:
+                if resp.status_code == 401 and answer and not challenged:
+                    challenged = True
+                    resp.close()
+                    if self._authenticate(resp, repo):
+                        continue
+                    return resp
+                if resp.status_code not in _RETRY_STATUS:
+                    return resp
+                problem = f"HTTP {resp.status_code}"
+                resp.close()
+            attempt += 1
+            if attempt >= self.retry.attempts:
+                raise ImageError(
+                    f"registry {self.domain}: {method} {url} failed after {attempt} attempts: "
+                    f"{problem}"
+                )
+            time.sleep(self.retry.delay(attempt - 1))
+
+    def _check(self, resp: requests.Response, what: str) -> None:
+        if resp.status_code == 200:
+            return
+        if resp.status_code == 404:
+            raise ImageNotFound(f"{what} not found in registry {self.domain}")
+        if resp.status_code in (401, 403):
+            raise ImageError(
+                f"registry {self.domain}: access to {what} denied ({resp.status_code}); log in "
+                "(credentials in the Docker config file) or check the name"
+            )
+        raise ImageError(f"registry {self.domain}: {what}: HTTP {resp.status_code}")
+
+    # -- the Distribution API ------------------------------------------------------------------
+
+    def fetch_manifest(
+        self, repo: str, reference: str, expect: str | None
+    ) -> tuple[bytes, str, str]:
+        """``(bytes, media type, digest)`` of a manifest or index, verified."""
+        url = f"{self.base}/v2/{repo}/manifests/{reference}"
+        what = f"manifest {repo}:{reference}" if expect is None else f"manifest {repo}@{expect}"
+        headers = {"Accept": MANIFEST_ACCEPT, "Accept-Encoding": "identity"}
+        with self._send("GET", url, repo, headers=headers, stream=True) as resp:
+            self._check(resp, what)
+            data = resp.raw.read(_MANIFEST_LIMIT + 1, decode_content=True)
+            header_digest = resp.headers.get("Docker-Content-Digest")
+            content_type = resp.headers.get("Content-Type", "").split(";")[0].strip()
+        if len(data) > _MANIFEST_LIMIT:
+            raise ImageError(f"registry {self.domain}: {what} is too large")
+        digest = "sha256:" + hashlib.sha256(data).hexdigest()
+        for claimed in (expect, header_digest):
+            if claimed and claimed.startswith("sha256:") and claimed != digest:
+                raise DigestMismatch(
+                    f"registry {self.domain}: {what} has digest {digest}, not {claimed}"
+                )
+        try:
+            media_type = json.loads(data).get("mediaType") or content_type
+        except (ValueError, AttributeError):
+            raise ImageError(f"registry {self.domain}: {what} is not a JSON object") from None
+        if media_type not in mt.ALL_MANIFESTS:
+            raise ImageError(
+                f"registry {self.domain}: {what} has unsupported media type {media_type!r}"
+            )
+        return data, media_type, digest
+
+    def fetch_blob(
+        self, store: ImageStore, repo: str, desc: dict[str, Any], progress: Progress | None
+    ) -> None:
+        """Stream one blob into the store unless it is there; verified, retried when cut."""
+        digest = check_digest(desc.get("digest", ""))
+        size = desc.get("size") if isinstance(desc.get("size"), int) else None
+        if store.has_blob(digest):
+            if progress:
+                progress("cached", digest, size or 0, size)
+            return
+        url = f"{self.base}/v2/{repo}/blobs/{digest}"
+        problem = ""
+        for attempt in range(self.retry.attempts):
+            if attempt:
+                time.sleep(self.retry.delay(attempt - 1))
+            resp = self._send(
+                "GET", url, repo, headers={"Accept-Encoding": "identity"}, stream=True
+            )
+            try:
+                self._check(resp, f"blob {digest} of {repo}")
+                store.put_blob(_Body(resp, digest, size, progress), digest, size)  # type: ignore[arg-type]
+                return
+            except DigestMismatch as exc:
+                raise DigestMismatch(f"registry {self.domain}: blob of {repo}: {exc}") from None
+            except _TRANSIENT as exc:
+                problem = f"{type(exc).__name__}: {exc}"
+            finally:
+                resp.close()
+        raise ImageError(
+            f"registry {self.domain}: downloading blob {digest} of {repo} failed after "
+            f"{self.retry.attempts} attempts: {problem}"
+        )
+
+
+def pull(
+    store: ImageStore,
+    ref: str,
+    arch: str | None = None,
+    *,
+    insecure: Iterable[str] = (),
+    progress: Progress | None = None,
+    retry: RetryPolicy | None = None,
+) -> ResolvedImage:
+    """Fetch ``ref`` for ``linux/<arch>`` (default: the host's) into the store and name it."""
+    name = normalise_ref(ref)
+    parsed = ImageRef.parse(name)
+    want = mt.normalise_arch(arch) if arch else mt.host_arch()
+    client = RegistryClient(parsed.domain, insecure=insecure, retry=retry)
+    repo = parsed.path
+    reference = parsed.digest or parsed.tag or "latest"
+    data, media_type, digest = client.fetch_manifest(repo, reference, parsed.digest)
+    store.put_blob(io.BytesIO(data), digest, len(data))
+    if progress:
+        progress("manifest", digest, len(data), len(data))
+    root: dict[str, Any] = {"mediaType": media_type, "digest": digest, "size": len(data)}
+    desc = root
+    if media_type in mt.INDEXES:
+        desc = select_platform(name, store.read_json(digest), want)
+        data, child_type, child = client.fetch_manifest(repo, desc["digest"], desc["digest"])
+        if child_type not in mt.MANIFESTS:
+            raise ImageError(f"{name}: the linux/{want} entry of the index is not a manifest")
+        store.put_blob(io.BytesIO(data), child, len(data))
+        if progress:
+            progress("manifest", child, len(data), len(data))
+    manifest = store.read_json(desc["digest"])
+    if not isinstance(manifest.get("config"), dict):
+        raise ImageError(f"{name}: manifest {desc['digest']} has no config")
+    client.fetch_blob(store, repo, manifest["config"], progress)
+    check_config_platform(name, store.read_json(manifest["config"]["digest"]), want)
+    for layer in manifest.get("layers") or []:
+        client.fetch_blob(store, repo, layer, progress)
+    resolved = store.resolve_descriptor(name, root, want)
+    store.tag(name, root)
+    if progress:
+        progress("done", name, 0, None)
+    return resolved
+
+
+def ensure_image(
+    store: ImageStore,
+    ref: str,
+    arch: str | None = None,
+    pull: bool = False,
+    progress: Progress | None = None,
+    *,
+    insecure: Iterable[str] = (),
+    retry: RetryPolicy | None = None,
+) -> ResolvedImage:
+    """The image from the store, or from its registry when absent (always with ``pull=True``)."""
+    if not pull:
+        try:
+            return store.resolve(ref, arch)
+        except ImageNotFound:
+            pass
+    return _pull(store, ref, arch, insecure=insecure, progress=progress, retry=retry)
+
+
+_pull = pull
