@@ -1,0 +1,141 @@
+"""``systemkit cache``: the local image store (import, list, remove, pull)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from systemkit.images.archive import import_archive
+from systemkit.images.listing import list_images
+from systemkit.images.registry import pull
+from systemkit.images.store import ImageError, ImageStore
+
+NAME = "cache"
+HELP = "manage the local image store (import, ls, rm, pull)"
+DESCRIPTION = """\
+Manage the local image store, an OCI image layout that builds read their images from.
+
+The store is $SYSTEMKIT_CACHE, else $XDG_CACHE_HOME/systemkit/images, else
+~/.cache/systemkit/images; --cache DIR uses another one. Images are named by their full
+reference (sktest/plain:1 is stored as docker.io/sktest/plain:1).
+
+examples:
+  systemkit cache import images/*.oci.tar     # OCI archives, OCI layout dirs, docker save tars
+  systemkit cache ls
+  systemkit cache pull alpine:3.20 --arch arm64
+  systemkit cache pull 127.0.0.1:5000/me/app:1 # loopback registries use plain HTTP
+  systemkit cache rm alpine:3.20
+"""
+
+
+def _store(args: argparse.Namespace) -> ImageStore:
+    return ImageStore(Path(args.cache)) if args.cache else ImageStore.default()
+
+
+def _cache_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--cache",
+        metavar="DIR",
+        help="image store directory (default: $SYSTEMKIT_CACHE or ~/.cache/systemkit/images)",
+    )
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="cache_command", metavar="ACTION", required=True)
+
+    p = sub.add_parser(
+        "import",
+        help="import images from archives or OCI layout directories",
+        description=(
+            "Import every named image of OCI archives (a tar of an OCI layout), OCI layout "
+            "directories and docker-archive tars ('docker save' output). Names come from the "
+            "io.containerd.image.name or org.opencontainers.image.ref.name annotation, or "
+            "RepoTags. Every blob is verified against its digest."
+        ),
+    )
+    p.add_argument("files", nargs="+", metavar="FILE", type=Path, help="archive or directory")
+    p.add_argument(
+        "--name", metavar="REF", help="name for the image of an archive that carries no name"
+    )
+    _cache_option(p)
+
+    p = sub.add_parser(
+        "ls",
+        help="list the images in the store",
+        description="List the named images: reference, digest, stored platforms and size.",
+    )
+    _cache_option(p)
+
+    p = sub.add_parser(
+        "rm",
+        help="remove an image name from the store",
+        description="Remove the name REF from the store (blobs shared with other images stay).",
+    )
+    p.add_argument("ref", metavar="REF", help="image reference, e.g. sktest/plain:1")
+    _cache_option(p)
+
+    p = sub.add_parser(
+        "pull",
+        help="fetch an image from its registry into the store",
+        description=(
+            "Fetch REF for linux/ARCH from its registry into the store, replacing the stored "
+            "copy. Credentials come from the Docker config file ($DOCKER_CONFIG/config.json "
+            "or ~/.docker/config.json). Loopback registries are spoken to over plain HTTP, "
+            "others over HTTPS unless listed with --insecure-registry or in "
+            "$SYSTEMKIT_INSECURE_REGISTRIES."
+        ),
+    )
+    p.add_argument("ref", metavar="REF", help="image reference, e.g. alpine:3.20")
+    p.add_argument("--arch", help="architecture to fetch (default: this machine's)")
+    p.add_argument(
+        "--insecure-registry",
+        metavar="HOST",
+        action="append",
+        default=[],
+        help="registry HOST[:PORT] to speak plain HTTP to (repeatable)",
+    )
+    _cache_option(p)
+
+
+def _size(n: int | None) -> str:
+    if n is None:
+        return "incomplete"
+    if n < 1024:
+        return f"{n} B"
+    value = float(n)
+    for unit in ("KiB", "MiB", "GiB"):
+        value /= 1024
+        if value < 1024 or unit == "GiB":
+            break
+    return f"{value:.1f} {unit}"
+
+
+def _progress(event: str, detail: str, done: int, total: int | None) -> None:
+    if event == "blob" and total is not None and done == total:
+        print(f"  fetched {detail} ({_size(total)})", file=sys.stderr)
+    elif event == "cached":
+        print(f"  present {detail}", file=sys.stderr)
+
+
+def run(args: argparse.Namespace) -> int:
+    store = _store(args)
+    if args.cache_command == "import":
+        for path in args.files:
+            for ref in import_archive(store, path, name=args.name):
+                print(f"imported {ref} from {path}")
+    elif args.cache_command == "ls":
+        rows = list_images(store)
+        width = max([len(r.ref) for r in rows] + [3])
+        print(f"{'REF':<{width}}  {'DIGEST':<19}  {'PLATFORMS':<24}  SIZE")
+        for row in rows:
+            platforms = ",".join(row.platforms) or "-"
+            print(f"{row.ref:<{width}}  {row.digest[:19]:<19}  {platforms:<24}  {_size(row.size)}")
+    elif args.cache_command == "rm":
+        if not store.untag(args.ref):
+            raise ImageError(f"{args.ref} is not in the image store {store.root}")
+        print(f"removed {args.ref}")
+    elif args.cache_command == "pull":
+        img = pull(store, args.ref, args.arch, insecure=args.insecure_registry, progress=_progress)
+        print(f"pulled {img.ref} ({img.manifest_digest})")
+    return 0
