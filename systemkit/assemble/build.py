@@ -1,0 +1,521 @@
+"""Assemble the filesystem tar of a system exactly as ``linuxkit build`` lays it out.
+
+Stream order (conformance README §5.1): kernel, init images, the merged apk database, volumes,
+onboot, onshutdown, services, files. Every member carries ``LINUXKIT.source`` and
+``LINUXKIT.location``. Image content is streamed layer by layer; only small things (the apk
+databases, JSON documents, file sources) are held in memory.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Any, BinaryIO, Protocol
+
+import attrs
+
+from systemkit.assemble import ociconfig
+from systemkit.assemble.filters import (
+    RESOLV_SYMLINK,
+    Guard,
+    Member,
+    canonical,
+    image_members,
+)
+from systemkit.assemble.flatten import flatten
+from systemkit.assemble.metadata import metadata_bytes
+from systemkit.assemble.ociimage import oci_layout_members
+from systemkit.assemble.tarstream import (
+    DEFAULT_MTIME,
+    DIR,
+    LOCATION,
+    REG,
+    SOURCE,
+    SYM,
+    Body,
+    TarHeader,
+    TarWriter,
+    go_clean,
+    go_join,
+    go_split,
+    iter_tar,
+)
+from systemkit.diagnostics import SystemkitError
+from systemkit.spec.codec import from_data, to_data
+from systemkit.spec.types import ImageConfig, ImageSpec, Spec
+
+APK_DB = "lib/apk/db/installed"
+FILES_SOURCE = "linuxkit.files"
+VOLUMES_SOURCE = "linuxkit.volumes"
+APK_SOURCE = "LINUXKIT.apkinit"
+
+
+class BuildError(SystemkitError):
+    """The system cannot be assembled (bad content, missing kernel, unusable reference ...)."""
+
+
+class ResolvedLike(Protocol):
+    ref: str
+    root: dict[str, Any]
+    manifest: dict[str, Any]
+    config: dict[str, Any]
+    layers: list[dict[str, Any]]
+
+    @property
+    def label(self) -> dict[str, Any] | None: ...
+
+
+class Images(Protocol):
+    """What the assembler needs from the image layer: resolve a ref, open layers and blobs."""
+
+    def resolve(self, ref: str) -> ResolvedLike: ...
+
+    def open_layer(self, desc: dict[str, Any]) -> BinaryIO: ...
+
+    def open_blob(self, digest: str) -> BinaryIO: ...
+
+    def read_json(self, digest: str) -> Any: ...
+
+
+Progress = Callable[[str], None]
+
+
+def _quiet(_msg: str) -> None:
+    return None
+
+
+@attrs.define
+class AssembleResult:
+    """What the assembler found out while writing the stream."""
+
+    members: int = 0
+    warnings: list[str] = attrs.Factory(list)
+    images: dict[str, str] = attrs.Factory(dict)
+    """ref -> manifest digest of every image used."""
+
+
+def _dir(name: str, source: str, location: str, *, mode: int = 0o755) -> TarHeader:
+    return TarHeader(name, DIR, mode, pax={SOURCE: source, LOCATION: location})
+
+
+def _file(name: str, data: bytes, source: str, location: str, mode: int = 0o644) -> TarHeader:
+    return TarHeader(name, REG, mode, size=len(data), pax={SOURCE: source, LOCATION: location})
+
+
+def tar_prefix(path: str, source: str, location: str) -> Iterator[Member]:
+    """LinuxKit's ``tarPrefix``: one directory member per component of ``path`` (ends in /)."""
+    if not path:
+        return
+    parts = path[:-1].split("/")
+    for i in range(len(parts)):
+        yield _dir("/".join(parts[: i + 1]), source, location), None
+
+
+class Assembler:
+    """Writes one system's filesystem stream; see :func:`assemble`."""
+
+    def __init__(
+        self,
+        spec: Spec,
+        images: Images,
+        *,
+        base_dir: Path,
+        progress: Progress = _quiet,
+        honour_opaque: bool = True,
+    ) -> None:
+        self.spec = spec
+        self.images = images
+        self.base_dir = Path(base_dir)
+        self.progress = progress
+        self.honour_opaque = honour_opaque
+        self.result = AssembleResult()
+        self.guard = Guard(warn=self._warn)
+        self._resolved: dict[str, ResolvedLike] = {}
+        self.id_map: dict[str, int] = {}
+        next_id = 100
+        for section in (spec.onboot, spec.onshutdown, spec.services):
+            for entry in section:
+                self.id_map[entry.name] = next_id
+                next_id += 1
+
+    def _warn(self, msg: str) -> None:
+        self.result.warnings.append(msg)
+        self.progress(f"warning: {msg}")
+
+    def resolve(self, ref: str) -> ResolvedLike:
+        if ref not in self._resolved:
+            img = self.images.resolve(ref)
+            self._resolved[ref] = img
+            self.result.images[ref] = str(img.root.get("digest", ""))
+        return self._resolved[ref]
+
+    # -- writing --------------------------------------------------------------------------------
+
+    def write(self, writer: TarWriter) -> AssembleResult:
+        for hdr, body in self.members():
+            writer.add(hdr, body)
+            self.result.members += 1
+        writer.close()
+        return self.result
+
+    def members(self) -> Iterator[Member]:
+        spec = self.spec
+        if spec.kernel is not None and spec.kernel.image:
+            self.progress(f"Extract kernel image: {spec.kernel.image}")
+            yield from self._kernel()
+        if spec.init:
+            self.progress("Add init containers:")
+        yield from self._init()
+        for i, vol in enumerate(spec.volumes):
+            self.progress(f"Add volume: {vol.name}")
+            yield from self._volume(i, vol)
+        bundles: dict[str, str] = {}
+        for section, entries in (
+            ("onboot", spec.onboot),
+            ("onshutdown", spec.onshutdown),
+            ("services", spec.services),
+        ):
+            if entries:
+                self.progress(f"Add {section} containers:")
+            for i, entry in enumerate(entries):
+                prefix = f"{i:03d}-" if section != "services" else ""
+                yield from self._bundle(section, i, prefix, entry, bundles)
+        if spec.files:
+            self.progress("Add files:")
+        yield from self._files()
+
+    def _guarded(self, members: Iterable[Member], root: str = "") -> Iterator[Member]:
+        for hdr, body in members:
+            if self.guard.admit(hdr, root):
+                yield hdr, body
+
+    def _image(self, ref: str, *, prefix: str, location: str, resolv: str = "") -> Iterator[Member]:
+        img = self.resolve(ref)
+        layers = [(lambda d=desc: self.images.open_layer(d)) for desc in img.layers]
+        flat = flatten(layers, honour_opaque=self.honour_opaque, warn=self._warn, what=ref)
+        yield from image_members(
+            flat, prefix=prefix, source=ref, location=location, resolv=resolv, guard=self.guard
+        )
+
+    # -- kernel ---------------------------------------------------------------------------------
+
+    def _kernel(self) -> Iterator[Member]:
+        kernel = self.spec.kernel
+        assert kernel is not None and kernel.image
+        ref = kernel.image
+        binary = kernel.binary or "kernel"
+        tar_name = (
+            "kernel.tar" if kernel.tar is None else ("" if kernel.tar == "none" else kernel.tar)
+        )
+        ucode = kernel.ucode or ""
+        cmdline = (kernel.cmdline or "").encode()
+        found_kernel = found_tar = found_ucode = False
+        for hdr, body in self._image(ref, prefix="", location="kernel"):
+            name = hdr.name
+            if name == binary:
+                if found_kernel:
+                    raise BuildError(f"{ref}: found more than one possible kernel image")
+                found_kernel = True
+                if not found_ucode:
+                    yield self._boot_member(TarHeader("boot", DIR, 0o755), hdr), None
+                yield (
+                    self._boot_member(
+                        TarHeader("boot/cmdline", REG, 0o644, size=len(cmdline)), hdr
+                    ),
+                    cmdline,
+                )
+                yield (
+                    self._boot_member(TarHeader("boot/kernel", REG, hdr.mode, size=hdr.size), hdr),
+                    body,
+                )
+            elif tar_name and name == tar_name:
+                found_tar = True
+                assert isinstance(body, Body)
+                for inner, inner_body in iter_tar(body):  # type: ignore[arg-type]
+                    inner.pax.update({SOURCE: ref, LOCATION: "kernel"})
+                    yield from self._guarded([(inner, inner_body)])
+            elif ucode and name == ucode:
+                found_ucode = True
+                if not found_kernel:
+                    yield self._boot_member(TarHeader("boot", DIR, 0o755), hdr), None
+                yield (
+                    self._boot_member(
+                        TarHeader("boot/ucode.cpio", REG, hdr.mode, size=hdr.size), hdr
+                    ),
+                    body,
+                )
+        if not found_kernel:
+            raise BuildError(f"{ref}: did not find kernel {binary!r} in kernel image")
+        if tar_name and not found_tar:
+            raise BuildError(f"{ref}: did not find kernel tar {tar_name!r} in kernel image")
+
+    @staticmethod
+    def _boot_member(new: TarHeader, image_hdr: TarHeader) -> TarHeader:
+        new.mtime = DEFAULT_MTIME
+        new.pax = dict(image_hdr.pax)
+        return new
+
+    # -- init -----------------------------------------------------------------------------------
+
+    def _init(self) -> Iterator[Member]:
+        dbs: list[bytes] = []
+        for i, ref in enumerate(self.spec.init):
+            self.progress(f"Process init image: {ref}")
+            for hdr, body in self._image(
+                ref, prefix="", location=f"init[{i}]", resolv=RESOLV_SYMLINK
+            ):
+                if hdr.name == APK_DB and hdr.typeflag == REG:
+                    data = body if isinstance(body, bytes) else (body.read() if body else b"")
+                    dbs.append(data)
+                    yield hdr, data
+                else:
+                    yield hdr, body
+        if len(dbs) > 1:
+            merged = b"".join(db + b"\n\n" for db in dbs)
+            hdr = _file(APK_DB, merged, APK_SOURCE, "init")
+            hdr.mtime = 0
+            yield from self._guarded([(hdr, merged)])
+
+    # -- volumes --------------------------------------------------------------------------------
+
+    def _volume(self, index: int, vol: Any) -> Iterator[Member]:
+        location = f"volume[{index}]"
+        base = f"containers/volumes/{vol.name}"
+        lower = base + "/lower/"
+        if not vol.image:
+            yield from self._guarded(tar_prefix(lower, "empty", location))
+        elif (vol.format or "filesystem") == "oci":
+            img = self.resolve(vol.image)
+            yield from self._guarded(tar_prefix(lower, vol.image, location))
+            yield from self._guarded(
+                oci_layout_members(
+                    self.images,
+                    img,
+                    prefix=lower,
+                    source=vol.image,
+                    location=location,
+                    platforms=vol.platforms,
+                )
+            )
+        else:
+            yield from self._guarded(tar_prefix(lower, vol.image, location))
+            yield from self._image(
+                vol.image, prefix=lower, location=location, resolv=RESOLV_SYMLINK
+            )
+        yield from self._guarded(
+            [
+                (_dir(base + "/tmp/", VOLUMES_SOURCE, location), None),
+                (_dir(base + "/merged/", VOLUMES_SOURCE, location), None),
+            ]
+        )
+
+    # -- bundles --------------------------------------------------------------------------------
+
+    def _yaml_with_volumes(self, entry: ImageSpec, where: str) -> dict[str, Any]:
+        data: dict[str, Any] = to_data(entry)
+        data.pop("name", None)
+        data.pop("image", None)
+        vols = {v.name: v for v in self.spec.volumes}
+        for key in ("binds", "binds.add"):
+            if data.get(key) is None:
+                continue
+            rewritten = []
+            for bind in data[key]:
+                parts = bind.split(":")
+                if len(parts) >= 2 and not parts[0].startswith("/"):
+                    vol = vols.get(parts[0])
+                    if vol is None:
+                        raise BuildError(f"{where}: volume {parts[0]!r} is not declared")
+                    if vol.readonly and (len(parts) < 3 or parts[2] != "ro"):
+                        raise BuildError(
+                            f"{where}: volume {vol.name!r} is read-only, so its bind must end "
+                            "in ':ro'"
+                        )
+                    parts[0] = f"/containers/volumes/{vol.name}/merged"
+                rewritten.append(":".join(parts))
+            data[key] = rewritten
+        for mount in data.get("mounts") or []:
+            vol = vols.get(mount.get("source") or "")
+            if vol is not None and vol.readonly and "ro" not in (mount.get("options") or []):
+                raise BuildError(
+                    f"{where}: volume {vol.name!r} is read-only, so its mount needs option 'ro'"
+                )
+        return data
+
+    def _label(self, img: ResolvedLike) -> dict[str, Any] | None:
+        label = img.label
+        if label is None:
+            return None
+        if "name" in label or "image" in label:
+            raise BuildError(f"{img.ref}: name and image cannot be set in the metadata label")
+        try:
+            data: dict[str, Any] = to_data(from_data(label, ImageConfig))
+            return data
+        except Exception as exc:
+            raise BuildError(f"{img.ref}: invalid org.mobyproject.config label: {exc}") from None
+
+    def _bundle(
+        self, section: str, index: int, prefix: str, entry: ImageSpec, dup: dict[str, str]
+    ) -> Iterator[Member]:
+        location = f"{section}[{index}]"
+        name = entry.name
+        parts = name.split("/")
+        if not name or any(p in ("", ".", "..") for p in parts):
+            raise BuildError(f"{location}: container name {name!r} is not a usable directory name")
+        self.progress(f"  Create OCI config for {entry.image}")
+        ref = entry.image
+        img = self.resolve(ref)
+        yaml = self._yaml_with_volumes(entry, location)
+        try:
+            oci, runtime = ociconfig.config_to_oci(
+                yaml, self._label(img), img.config.get("config"), self.id_map
+            )
+        except ociconfig.ConfigError as exc:
+            raise BuildError(f"failed to create OCI spec for {ref} ({location}): {exc}") from None
+        config = ociconfig.go_json(oci)
+        path = go_join("containers", section, prefix + name)
+        readonly = bool(oci["root"].get("readonly"))
+        root = go_join(path, "rootfs" if readonly else "lower")
+        found_elsewhere = ref in dup
+        if not found_elsewhere:
+            yield from self._guarded(tar_prefix(root + "/", ref, location))
+            yield from self._image(ref, prefix=root + "/", location=location)
+            dup[ref] = root
+        else:
+            yield from self._guarded(tar_prefix(path + "/", ref, location))
+            root = dup[ref]
+        members: list[Member] = [
+            (_file(go_join(path, "config.json"), config, ref, location), config)
+        ]
+        if not readonly:
+            tmp = go_join(path, "tmp")
+            members.append((_dir(tmp, ref, location), None))
+            members.append((_dir(go_join(path, "rootfs"), ref, location), None))
+            rootfs_mounts: list[dict[str, Any]] = [
+                {"destination": "/" + tmp, "type": "tmpfs", "source": "tmpfs"},
+                {"destination": "/" + tmp, "options": ["remount", "private"]},
+                {
+                    "destination": "/" + go_join(path, "rootfs"),
+                    "type": "overlay",
+                    "source": "overlay",
+                    "options": [
+                        "lowerdir=/" + root,
+                        "upperdir=/" + go_join(tmp, "upper"),
+                        "workdir=/" + go_join(tmp, "work"),
+                    ],
+                },
+            ]
+        else:
+            if found_elsewhere:
+                members.append((_dir(go_join(path, "rootfs"), ref, location), None))
+            rootfs_mounts = [
+                {
+                    "destination": "/" + go_join(path, "rootfs"),
+                    "source": "/" + root,
+                    "options": ["bind"],
+                }
+            ]
+        runtime["mounts"] = rootfs_mounts + runtime["mounts"]
+        runtime_bytes = ociconfig.go_json(runtime)
+        members.append(
+            (_file(go_join(path, "runtime.json"), runtime_bytes, ref, location), runtime_bytes)
+        )
+        yield from self._guarded(members)
+
+    # -- files ----------------------------------------------------------------------------------
+
+    def _read_source(self, index: int, source: str, digest: str) -> bytes:
+        path = Path(os.path.expanduser(source)) if source.startswith("~/") else Path(source)
+        if not path.is_absolute():
+            path = self.base_dir / path
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise BuildError(
+                f"files[{index}]: cannot read source {str(path)!r}: {exc.strerror}"
+            ) from None
+        actual = "sha256:" + hashlib.sha256(data).hexdigest()
+        if actual != digest:
+            raise BuildError(
+                f"files[{index}]: source {str(path)!r} changed since the system was lowered "
+                f"(expected {digest}, found {actual})"
+            )
+        return data
+
+    def _files(self) -> Iterator[Member]:
+        added: set[str] = set()
+        for index, f in enumerate(self.spec.files):
+            location = f"files[{index}]"
+            fpath = f.path[1:] if f.path.startswith("/") else f.path
+            if not fpath:
+                raise BuildError(f"{location}: did not specify path for file")
+            if ".." in canonical(fpath).split("/"):
+                raise BuildError(f"{location}: path {f.path!r} leaves the filesystem root")
+            mode = 0o700 if f.directory else 0o600
+            if f.mode is not None and f.mode != "":
+                try:
+                    mode = int(f.mode, 8)
+                except ValueError:
+                    raise BuildError(
+                        f"{location}: cannot parse file mode {f.mode!r} as octal"
+                    ) from None
+            dir_mode = mode
+            for bits, x in ((0o700, 0o100), (0o070, 0o010), (0o007, 0o001)):
+                if dir_mode & bits:
+                    dir_mode |= x
+            try:
+                uid = ociconfig.id_numeric(f.uid, self.id_map)
+                gid = ociconfig.id_numeric(f.gid, self.id_map)
+            except ociconfig.ConfigError as exc:
+                raise BuildError(f"{location}: {exc}") from None
+            contents: bytes | None = f.contents.encode() if f.contents is not None else None
+            if not f.directory and not f.symlink and f.contents is None:
+                if f.source:
+                    if f.source_digest is None:
+                        continue
+                    contents = self._read_source(index, f.source, f.source_digest)
+                elif f.metadata:
+                    contents = metadata_bytes(self.spec, f.metadata)
+                else:
+                    raise BuildError(f"{location}: contents of file ({f.path}) not specified")
+            records = {SOURCE: FILES_SOURCE, LOCATION: location}
+            dirpart = go_clean(go_split(fpath)[0])
+            parts = [p for p in dirpart.split("/") if p not in (".", "")]
+            out: list[Member] = []
+            root = ""
+            for p in parts:
+                root = p if not root else root + "/" + p
+                if root not in added:
+                    out.append(
+                        (TarHeader(root, DIR, dir_mode, uid=uid, gid=gid, pax=dict(records)), None)
+                    )
+                    added.add(root)
+            added.add(fpath)
+            hdr = TarHeader(fpath, REG, mode, uid=uid, gid=gid, pax=dict(records))
+            if f.directory:
+                hdr.typeflag = DIR
+                out.append((hdr, None))
+            elif f.symlink:
+                hdr.typeflag, hdr.linkname = SYM, f.symlink
+                out.append((hdr, None))
+            else:
+                assert contents is not None
+                hdr.size = len(contents)
+                out.append((hdr, contents))
+            yield from self._guarded(out)
+
+
+def assemble(
+    spec: Spec,
+    images: Images,
+    out: BinaryIO,
+    *,
+    base_dir: Path,
+    progress: Progress = _quiet,
+    honour_opaque: bool = True,
+) -> AssembleResult:
+    """Write the filesystem tar of ``spec`` to ``out``; image content comes from ``images``."""
+    asm = Assembler(spec, images, base_dir=base_dir, progress=progress, honour_opaque=honour_opaque)
+    return asm.write(TarWriter(out))
