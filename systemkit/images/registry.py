@@ -172,17 +172,20 @@ class RegistryClient:
             return False
         query = {k: v for k, v in params.items() if k in ("service", "scope")}
         query.setdefault("scope", f"repository:{repo}:pull")
-        token_resp = self._send(
+        with self._send(
             "GET", params["realm"], repo, params=query, auth=creds, answer=False
-        )
-        if token_resp.status_code != 200:
-            raise ImageError(
-                f"registry {self.domain}: token request refused ({token_resp.status_code}); "
-                "check the credentials in your Docker config"
-            )
-        body = token_resp.json()
-        token = body.get("token") or body.get("access_token")
-        if not token:
+        ) as token_resp:
+            if token_resp.status_code != 200:
+                raise ImageError(
+                    f"registry {self.domain}: token request refused ({token_resp.status_code}); "
+                    "check the credentials in your Docker config"
+                )
+            try:
+                body = token_resp.json()
+                token = body.get("token") or body.get("access_token")
+            except (ValueError, AttributeError):
+                token = None
+        if not isinstance(token, str) or not token:
             raise ImageError(f"registry {self.domain}: the token service returned no token")
         new = f"Bearer {token}"
         if self._auth.get(repo) == new:
@@ -341,12 +344,13 @@ def pull(
     desc = root
     if media_type in mt.INDEXES:
         desc = select_platform(name, store.read_json(digest), want)
-        data, child_type, child = client.fetch_manifest(repo, desc["digest"], desc["digest"])
-        if child_type not in mt.MANIFESTS:
-            raise ImageError(f"{name}: the linux/{want} entry of the index is not a manifest")
-        store.put_blob(io.BytesIO(data), child, len(data))
-        if progress:
-            progress("manifest", child, len(data), len(data))
+        if not store.has_blob(desc["digest"]):
+            data, child_type, child = client.fetch_manifest(repo, desc["digest"], desc["digest"])
+            if child_type not in mt.MANIFESTS:
+                raise ImageError(f"{name}: the linux/{want} entry of the index is not a manifest")
+            store.put_blob(io.BytesIO(data), child, len(data))
+            if progress:
+                progress("manifest", child, len(data), len(data))
     manifest = store.read_json(desc["digest"])
     if not isinstance(manifest.get("config"), dict):
         raise ImageError(f"{name}: manifest {desc['digest']} has no config")

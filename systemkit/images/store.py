@@ -26,6 +26,7 @@ import json
 import os
 import re
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO, cast
@@ -50,6 +51,8 @@ __all__ = [
 
 _DIGEST_RE = re.compile(r"^sha256:[a-f0-9]{64}$")
 _CHUNK = 1 << 20
+_STALE_AFTER = 24 * 3600
+"""Seconds after which an abandoned temporary blob in ``.tmp`` is removed."""
 _JSON_LIMIT = 16 << 20
 """Largest manifest/config/index read into memory (bigger ones are refused)."""
 
@@ -109,6 +112,7 @@ class ImageStore:
         self._index = self.root / "index.json"
         self._blobs.mkdir(parents=True, exist_ok=True)
         self._tmp.mkdir(exist_ok=True)
+        self._remove_stale_temp_files()
         self._filelock = filelock.FileLock(str(self.root / ".lock"))
         layout = self.root / "oci-layout"
         if not layout.exists():
@@ -353,6 +357,14 @@ class ImageStore:
             Path(tmp_name).unlink(missing_ok=True)
             raise
         self._fsync_dir(path.parent)
+
+    def _remove_stale_temp_files(self) -> None:
+        """Drop what writers killed long ago left in ``.tmp`` (never a live writer's file)."""
+        cutoff = time.time() - _STALE_AFTER
+        for leftover in self._tmp.iterdir():
+            with contextlib.suppress(OSError):
+                if leftover.stat().st_mtime < cutoff:
+                    leftover.unlink()
 
     @staticmethod
     def _fsync_dir(path: Path) -> None:
