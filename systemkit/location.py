@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import inspect
 import os
 import sys
-from types import FrameType
+from types import CodeType, FrameType
 
 import attrs
 
@@ -39,13 +38,23 @@ def _display_path(filename: str) -> str:
     return filename if rel.startswith(".." + os.sep + "..") else rel
 
 
+_POSITIONS: dict[CodeType, list[tuple[int | None, int | None, int | None, int | None]]] = {}
+_DISPLAY: dict[tuple[str, str], str] = {}
+
+
 def frame_location(frame: FrameType) -> Location:
     """The location of the call being executed in ``frame`` (line and column)."""
-    info = inspect.getframeinfo(frame, context=0)
-    pos = info.positions
-    line = (pos.lineno if pos and pos.lineno else None) or frame.f_lineno
-    col = (pos.col_offset + 1) if pos and pos.col_offset is not None else 0
-    return Location(_display_path(frame.f_code.co_filename), line, col)
+    code = frame.f_code
+    positions = _POSITIONS.get(code)
+    if positions is None:
+        positions = _POSITIONS[code] = list(code.co_positions())
+    index = frame.f_lasti // 2
+    line, _, col, _ = positions[index] if 0 <= index < len(positions) else (None,) * 4
+    key = (code.co_filename, os.getcwd())
+    shown = _DISPLAY.get(key)
+    if shown is None:
+        shown = _DISPLAY[key] = _display_path(code.co_filename)
+    return Location(shown, line or frame.f_lineno, col + 1 if col is not None else 0)
 
 
 def caller_location() -> Location | None:

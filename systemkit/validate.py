@@ -160,7 +160,9 @@ def bind(text: str) -> Problem | None:
 def tmpfs(text: str) -> Problem | None:
     dest = text.split(":", 1)[0]
     if not dest.startswith("/"):
-        return Problem("SK111", f"tmpfs destination {dest!r} must be absolute", "e.g. '/tmp:size=64m'")
+        return Problem(
+            "SK111", f"tmpfs destination {dest!r} must be absolute", "e.g. '/tmp:size=64m'"
+        )
     return None
 
 
@@ -174,7 +176,9 @@ def env_entry(text: str) -> Problem | None:
 def rlimit(text: str) -> Problem | None:
     parts = [p.strip() for p in text.split(",")]
     if len(parts) != 3:
-        return Problem("SK108", f"rlimit {text!r} is not `name,soft,hard`", "e.g. 'nofile,1024,4096'")
+        return Problem(
+            "SK108", f"rlimit {text!r} is not `name,soft,hard`", "e.g. 'nofile,1024,4096'"
+        )
     name = parts[0].upper()
     if not name.startswith("RLIMIT_"):
         name = "RLIMIT_" + name
@@ -221,7 +225,9 @@ def sysctl_key(key: str) -> Problem | None:
 def propagation(value: str) -> Problem | None:
     if value in PROPAGATIONS_ALL:
         return None
-    return Problem("SK114", f"rootfs propagation {value!r} is unknown", _closest(value, PROPAGATIONS))
+    return Problem(
+        "SK114", f"rootfs propagation {value!r} is unknown", _closest(value, PROPAGATIONS)
+    )
 
 
 def oom_score_adj(value: int) -> Problem | None:

@@ -34,9 +34,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="output format (default: json)",
     )
     parser.add_argument("-o", "--output", type=Path, help="write to this file instead of stdout")
-    parser.add_argument(
-        "--digest", action="store_true", help="print only the spec's sha256 digest"
-    )
+    parser.add_argument("--digest", action="store_true", help="print only the spec's sha256 digest")
 
 
 def run(args: argparse.Namespace) -> int:

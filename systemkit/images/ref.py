@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
 import attrs
@@ -107,6 +108,7 @@ class ImageRef:
         return self.digest is not None
 
 
+@functools.lru_cache(maxsize=4096)
 def normalise(text: str) -> str:
     """The normalised string form of an image reference."""
     return str(ImageRef.parse(text))

@@ -123,10 +123,6 @@ def _ns(kind: str) -> Any:
     return check
 
 
-def _opt(**kw: Any) -> Any:
-    return attrs.field(default=None, kw_only=True, **kw)
-
-
 @attrs.frozen
 class Container(Located):
     """A container of a system. Use :class:`Onboot`, :class:`Onshutdown` or :class:`Service`.
@@ -138,40 +134,50 @@ class Container(Located):
 
     name: str
     image: str = attrs.field(converter=_image)
-    capabilities: tuple[str, ...] | None = _opt(converter=_caps)
-    capabilities_add: tuple[str, ...] | None = _opt(converter=_caps)
-    ambient: tuple[str, ...] | None = _opt(converter=_caps)
-    mounts: tuple[Mount, ...] | None = _opt(converter=_mounts)
-    binds: tuple[str, ...] | None = _opt(converter=_binds)
-    binds_add: tuple[str, ...] | None = _opt(converter=_binds)
-    devices: tuple[Device, ...] | None = _opt(converter=_devices)
-    tmpfs: tuple[str, ...] | None = _opt(converter=_tmpfs)
-    command: tuple[str, ...] | None = _opt(converter=_strs)
-    env: tuple[str, ...] | None = _opt(converter=_env)
-    cwd: str | None = _opt()
-    net: str | None = _opt(validator=_ns("net"))
-    pid: str | None = _opt(validator=_ns("pid"))
-    ipc: str | None = _opt(validator=_ns("ipc"))
-    uts: str | None = _opt(validator=_ns("uts"))
-    userns: str | None = _opt(validator=_ns("userns"))
-    readonly: bool | None = _opt()
-    masked_paths: tuple[str, ...] | None = _opt(converter=_strs)
-    readonly_paths: tuple[str, ...] | None = _opt(converter=_strs)
-    uid: IdLike | None = _opt()
-    gid: IdLike | None = _opt()
-    additional_gids: tuple[IdLike, ...] | None = _opt(converter=_ids)
-    no_new_privileges: bool | None = _opt()
-    hostname: str | None = _opt()
-    oom_score_adj: int | None = _opt()
-    rootfs_propagation: str | None = _opt()
-    cgroups_path: str | None = _opt()
-    resources: Resources | None = _opt()
-    sysctl: FrozenDict | None = _opt(converter=_map)
-    rlimits: tuple[str, ...] | None = _opt(converter=_rlimits)
-    uid_mappings: tuple[IDMapping, ...] | None = _opt(converter=_idmaps)
-    gid_mappings: tuple[IDMapping, ...] | None = _opt(converter=_idmaps)
-    annotations: FrozenDict | None = _opt(converter=_map)
-    runtime: Runtime | None = _opt()
+    capabilities: tuple[str, ...] | None = attrs.field(default=None, kw_only=True, converter=_caps)
+    capabilities_add: tuple[str, ...] | None = attrs.field(
+        default=None, kw_only=True, converter=_caps
+    )
+    ambient: tuple[str, ...] | None = attrs.field(default=None, kw_only=True, converter=_caps)
+    mounts: tuple[Mount, ...] | None = attrs.field(default=None, kw_only=True, converter=_mounts)
+    binds: tuple[str, ...] | None = attrs.field(default=None, kw_only=True, converter=_binds)
+    binds_add: tuple[str, ...] | None = attrs.field(default=None, kw_only=True, converter=_binds)
+    devices: tuple[Device, ...] | None = attrs.field(default=None, kw_only=True, converter=_devices)
+    tmpfs: tuple[str, ...] | None = attrs.field(default=None, kw_only=True, converter=_tmpfs)
+    command: tuple[str, ...] | None = attrs.field(default=None, kw_only=True, converter=_strs)
+    env: tuple[str, ...] | None = attrs.field(default=None, kw_only=True, converter=_env)
+    cwd: str | None = attrs.field(default=None, kw_only=True)
+    net: str | None = attrs.field(default=None, kw_only=True, validator=_ns("net"))
+    pid: str | None = attrs.field(default=None, kw_only=True, validator=_ns("pid"))
+    ipc: str | None = attrs.field(default=None, kw_only=True, validator=_ns("ipc"))
+    uts: str | None = attrs.field(default=None, kw_only=True, validator=_ns("uts"))
+    userns: str | None = attrs.field(default=None, kw_only=True, validator=_ns("userns"))
+    readonly: bool | None = attrs.field(default=None, kw_only=True)
+    masked_paths: tuple[str, ...] | None = attrs.field(default=None, kw_only=True, converter=_strs)
+    readonly_paths: tuple[str, ...] | None = attrs.field(
+        default=None, kw_only=True, converter=_strs
+    )
+    uid: IdLike | None = attrs.field(default=None, kw_only=True)
+    gid: IdLike | None = attrs.field(default=None, kw_only=True)
+    additional_gids: tuple[IdLike, ...] | None = attrs.field(
+        default=None, kw_only=True, converter=_ids
+    )
+    no_new_privileges: bool | None = attrs.field(default=None, kw_only=True)
+    hostname: str | None = attrs.field(default=None, kw_only=True)
+    oom_score_adj: int | None = attrs.field(default=None, kw_only=True)
+    rootfs_propagation: str | None = attrs.field(default=None, kw_only=True)
+    cgroups_path: str | None = attrs.field(default=None, kw_only=True)
+    resources: Resources | None = attrs.field(default=None, kw_only=True)
+    sysctl: FrozenDict | None = attrs.field(default=None, kw_only=True, converter=_map)
+    rlimits: tuple[str, ...] | None = attrs.field(default=None, kw_only=True, converter=_rlimits)
+    uid_mappings: tuple[IDMapping, ...] | None = attrs.field(
+        default=None, kw_only=True, converter=_idmaps
+    )
+    gid_mappings: tuple[IDMapping, ...] | None = attrs.field(
+        default=None, kw_only=True, converter=_idmaps
+    )
+    annotations: FrozenDict | None = attrs.field(default=None, kw_only=True, converter=_map)
+    runtime: Runtime | None = attrs.field(default=None, kw_only=True)
 
     def __attrs_post_init__(self) -> None:
         super().__attrs_post_init__()

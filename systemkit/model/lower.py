@@ -24,10 +24,13 @@ from systemkit.spec import types as st
 from systemkit.spec.lowered import Lowered
 
 _IMAGE_FIELDS = {f.name: st.key_of(f) for f in attrs.fields(st.ImageSpec)}
+_LOCATED_LISTS = ("mounts", "devices")  # container fields holding located model objects
 
 
 def _plain(value: Any) -> Any:
     if isinstance(value, tuple):
+        if all(type(v) is str for v in value):
+            return list(value)
         return [_plain(v) for v in value]
     if isinstance(value, FrozenDict):
         return dict(value)
@@ -35,6 +38,24 @@ def _plain(value: Any) -> Any:
     if to_spec is not None:
         return to_spec()
     return value
+
+
+def _scalar_or_list(value: Any) -> Any:
+    return list(value) if type(value) is tuple else value
+
+
+def _spec_list(value: tuple[Any, ...]) -> list[Any]:
+    return [v.to_spec() for v in value]
+
+
+_FIELD_LOWERING: dict[str, Any] = {
+    "mounts": _spec_list,
+    "devices": _spec_list,
+    "runtime": lambda r: r.to_spec(),
+    "sysctl": dict,
+    "annotations": dict,
+}
+"""How a container field's model value becomes spec data (default: tuples become lists)."""
 
 
 def _ref(text: str) -> str:
@@ -56,16 +77,14 @@ class _Lowering:
 
     def container(self, path: str, c: Container) -> st.ImageSpec:
         self.at(path, c)
-        kwargs: dict[str, Any] = {}
-        for name, key in _IMAGE_FIELDS.items():
-            value = getattr(c, name)
-            if value is None:
-                continue
-            kwargs[name] = _plain(value)
-            if isinstance(value, tuple):
-                for j, item in enumerate(value):
-                    if isinstance(item, Located):
-                        self.at(f"{path}.{key}[{j}]", item)
+        kwargs = {
+            n: _FIELD_LOWERING.get(n, _scalar_or_list)(v)
+            for n in _IMAGE_FIELDS
+            if (v := getattr(c, n)) is not None
+        }
+        for name in _LOCATED_LISTS:
+            for j, item in enumerate(getattr(c, name) or ()):
+                self.at(f"{path}.{_IMAGE_FIELDS[name]}[{j}]", item)
         kwargs["image"] = _ref(c.image)
         return st.ImageSpec(**kwargs)
 

@@ -165,19 +165,13 @@ class System(Located):
 
     kernel: Kernel | None = attrs.field(default=None, kw_only=True)
     init: tuple[str, ...] = attrs.field(default=(), kw_only=True, converter=_init)
-    onboot: tuple[Onboot, ...] = attrs.field(
-        default=(), kw_only=True, converter=_onboot
-    )
+    onboot: tuple[Onboot, ...] = attrs.field(default=(), kw_only=True, converter=_onboot)
     onshutdown: tuple[Onshutdown, ...] = attrs.field(
         default=(), kw_only=True, converter=_onshutdown
     )
-    services: tuple[Service, ...] = attrs.field(
-        default=(), kw_only=True, converter=_services
-    )
+    services: tuple[Service, ...] = attrs.field(default=(), kw_only=True, converter=_services)
     files: tuple[File, ...] = attrs.field(default=(), kw_only=True, converter=_files)
-    volumes: tuple[Volume, ...] = attrs.field(
-        default=(), kw_only=True, converter=_volumes
-    )
+    volumes: tuple[Volume, ...] = attrs.field(default=(), kw_only=True, converter=_volumes)
 
     def containers(self) -> Iterable[tuple[str, int, Container]]:
         """Every container with its section name and index, in LinuxKit's order."""

@@ -25,9 +25,7 @@ IdRef = int | str
 """A uid/gid: a number, or the name of a container in the same system (``root``/``""`` = 0)."""
 
 
-def lk(
-    key: str, doc: str, default: Any = None, factory: Any = None, required: bool = False
-) -> Any:
+def lk(key: str, doc: str, default: Any = None, factory: Any = None, required: bool = False) -> Any:
     """Declare a spec field: its LinuxKit key, its documentation, its default."""
     meta = {"key": key, "doc": doc}
     if required:

@@ -1,0 +1,130 @@
+"""Model constructors: coercion of friendly inputs and value errors at the user's line."""
+
+from __future__ import annotations
+
+import pytest
+
+from systemkit import (
+    Bind,
+    Capability,
+    Device,
+    File,
+    Kernel,
+    Mount,
+    Onboot,
+    Rlimit,
+    Service,
+    System,
+    Tmpfs,
+    UserError,
+    Volume,
+)
+from systemkit.diagnostics import collecting
+
+
+def test_service_reads_like_the_issue_example() -> None:
+    svc = Service(
+        "getty", "linuxkit/getty:a86d74c8", env={"INSECURE": "true"}, binds_add=["/etc/x:/etc/x"]
+    )
+    assert svc.name == "getty"
+    assert svc.env == ("INSECURE=true",)
+    assert svc.binds_add == ("/etc/x:/etc/x",)
+
+
+def test_any_iterable_works_where_a_list_is_expected() -> None:
+    svc = Service("s", "alpine", command=(x for x in ["/bin/sh", "-c", "true"]))
+    assert svc.command == ("/bin/sh", "-c", "true")
+
+
+def test_env_accepts_key_value_strings_and_mappings_alike() -> None:
+    a = Service("s", "alpine", env=["A=1", "B=2"])
+    b = Service("s", "alpine", env={"A": "1", "B": "2"})
+    assert a == b
+
+
+def test_binds_take_strings_or_bind_objects() -> None:
+    a = Service("s", "alpine", binds=["/a:/b:ro,rshared"])
+    b = Service("s", "alpine", binds=[Bind("/a", "/b", ["ro", "rshared"])])
+    assert a.binds == b.binds == ("/a:/b:ro,rshared",)
+
+
+def test_tmpfs_and_rlimit_objects_lower_to_linuxkit_strings() -> None:
+    svc = Service(
+        "s", "alpine", tmpfs=[Tmpfs("/run", ["size=1m"])], rlimits=[Rlimit("nofile", 10, 20)]
+    )
+    assert svc.tmpfs == ("/run:size=1m",)
+    assert svc.rlimits == ("nofile,10,20",)
+
+
+def test_capability_enum_and_strings_are_interchangeable() -> None:
+    a = Service("s", "alpine", capabilities=[Capability.NET_ADMIN, "CAP_SYS_ADMIN"])
+    assert a.capabilities == ("CAP_NET_ADMIN", "CAP_SYS_ADMIN")
+
+
+@pytest.mark.parametrize(
+    ("make", "code"),
+    [
+        (lambda: Service("s", "alpine", capabilities=["CAP_NOPE"]), "SK101"),  # type: ignore[list-item]
+        (lambda: Service("s", "alpine", capabilities=["all", "CAP_CHOWN"]), "SK102"),
+        (lambda: File("/etc/x", contents="", mode=0o17777), "SK103"),
+        (lambda: Mount("relative", type="bind"), "SK104"),
+        (lambda: Service("s", "Not A Ref"), "SK105"),
+        (lambda: Service("s", "alpine", binds=["/only-one-part"]), "SK106"),
+        (lambda: Service("s", "alpine", env=["NOEQUALS"]), "SK107"),
+        (lambda: Service("s", "alpine", rlimits=["nofiles,1,2"]), "SK108"),
+        (lambda: Service("s", "alpine", net="sideways"), "SK109"),
+        (lambda: Service("a/b", "alpine"), "SK110"),
+        (lambda: Device("/dev/x", type="z", major=1, minor=1, mode=0o600), "SK112"),
+        (lambda: Volume("Bad Name"), "SK116"),
+        (lambda: File("/etc/x", contents="a", source="b"), "SK117"),
+        (lambda: Service("s", "alpine", command="ls -l"), "SK121"),
+    ],
+)
+def test_bad_values_raise_a_located_user_error(make: object, code: str) -> None:
+    with pytest.raises(UserError) as info:
+        make()  # type: ignore[operator]
+    (diag,) = info.value.diagnostics
+    assert diag.code == code
+    assert diag.location is not None
+    assert diag.location.file.endswith("test_model_values.py")
+
+
+def test_value_error_points_at_the_constructor_call_line() -> None:
+    with pytest.raises(UserError) as info:
+        Service("s", "alpine", capabilities=["CAP_NOPE"])  # type: ignore[list-item]
+    loc = info.value.diagnostics[0].location
+    assert loc is not None
+    import inspect
+
+    this_line = inspect.currentframe().f_lineno  # type: ignore[union-attr]
+    assert loc.line == this_line - 5
+    assert loc.column == 9
+
+
+def test_collecting_keeps_going_after_a_bad_value() -> None:
+    with collecting() as found:
+        system = System(
+            onboot=[Onboot("a", "alpine", capabilities=["CAP_NOPE"])],  # type: ignore[list-item]
+            services=[Service("b", "alpine", net="sideways")],
+            files=[File("/x", mode=0o644)],
+        )
+    assert [d.code for d in found] == ["SK101", "SK109", "SK117"]
+    assert len(system.services) == 1
+
+
+def test_objects_are_frozen_and_hashable() -> None:
+    svc = Service("s", "alpine", env={"A": "1"}, sysctl={"net.ipv4.ip_forward": 1})
+    with pytest.raises(AttributeError):
+        svc.name = "t"  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        svc.sysctl["x"] = "y"  # type: ignore[index]
+    assert hash(svc) == hash(
+        Service("s", "alpine", env={"A": "1"}, sysctl={"net.ipv4.ip_forward": "1"})
+    )
+
+
+def test_location_is_not_part_of_equality() -> None:
+    a = Kernel("linuxkit/kernel:6.6", cmdline="console=ttyS0")
+    b = Kernel("linuxkit/kernel:6.6", cmdline="console=ttyS0")
+    assert a == b
+    assert a.location != b.location
