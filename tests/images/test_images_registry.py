@@ -7,6 +7,7 @@ import base64
 import hashlib
 import http.server
 import json
+import subprocess
 import tarfile
 import threading
 import urllib.parse
@@ -19,6 +20,7 @@ import requests
 
 from systemkit.images import mediatypes as mt
 from systemkit.images import synth
+from systemkit.images.archive import import_archive
 from systemkit.images.credentials import credentials_for
 from systemkit.images.registry import RegistryClient, RetryPolicy, ensure_image, is_loopback, pull
 from systemkit.images.store import (
@@ -29,6 +31,7 @@ from systemkit.images.store import (
     PlatformMismatch,
 )
 
+CONFORMANCE = Path("/work/shared/conformance/images")
 FAST = RetryPolicy(attempts=3, base_delay=0.01, max_delay=0.05, timeout=5)
 
 pytestmark = pytest.mark.registry
@@ -499,3 +502,31 @@ def test_fake_bearer_token_flow(
         assert sent == "Basic " + base64.b64encode(b"me:pw").decode()
     finally:
         fake.close()
+
+
+def test_pull_what_skopeo_pushed(registry: str, tmp_path: Path, store: ImageStore) -> None:
+    """Interop with a real pusher: skopeo copies the conformance multiarch index from an OCI
+    archive to the registry; the pulled manifest is byte-identical to the archive's."""
+    images = json.loads((CONFORMANCE / "images.json").read_text())
+    archive = CONFORMANCE / images["multiarch"]["file"]
+    subprocess.run(
+        [
+            "skopeo",
+            "copy",
+            "--quiet",
+            "--all",
+            "--preserve-digests",
+            "--dest-tls-verify=false",
+            f"oci-archive:{archive}:docker.io/sktest/multiarch:1",
+            f"docker://{registry}/sktest/multiarch:1",
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    reference = ImageStore(tmp_path / "reference")
+    import_archive(reference, archive)
+    for arch in ("amd64", "arm64"):
+        img = pull(store, f"{registry}/sktest/multiarch:1", arch)
+        assert img.root["digest"] == images["multiarch"]["digest"]
+        assert img.manifest_digest == reference.resolve("sktest/multiarch:1", arch).manifest_digest
