@@ -1,0 +1,382 @@
+"""The ``docker`` backend: images come from a Docker Engine, everything else is ``native``.
+
+For each image the spec names, the engine is asked first (a local image, e.g. one made with
+``docker build``, is used as is); an image the engine does not have is pulled *through the
+engine*, so its registry credentials, mirrors and proxy apply. The image is then exported with
+the Engine API's image save (``GET /images/{id}/get``, what ``docker save`` does) into a
+temporary image store, and the very same assembly and output code as the ``native`` backend
+runs on that store. Identical image content therefore gives byte-identical artifacts by
+construction.
+
+Why image save and not container export (``docker export``, what ``linuxkit build --docker``
+uses): image save returns every layer as the exact uncompressed tar the image was built or
+pulled with (the engine keeps tar-split data to reproduce it bit for bit, which is how the
+layer ``diff_ids`` stay valid) plus the image config JSON, labels included, unchanged. A
+container export is a fresh tar of a merged filesystem: entry order, directory entries, mode
+bits and mtimes of synthesised entries differ from the image, whiteouts are already applied,
+and the config (``Env``, ``Cmd``, the ``org.mobyproject.config`` label) is not in it at all.
+The save is verified on import: every layer must hash to its ``diff_id``.
+
+The engine is found the way the ``docker`` CLI finds it: ``DOCKER_HOST`` (with
+``DOCKER_TLS_VERIFY``, ``DOCKER_TLS`` and ``DOCKER_CERT_PATH``), else the context named by
+``DOCKER_CONTEXT``, else the ``currentContext`` of the Docker config file (``DOCKER_CONFIG``
+or ``~/.docker``), else ``unix:///var/run/docker.sock``. ``ssh://`` hosts go through the
+``ssh`` command, as the CLI does.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import attrs
+import docker
+import docker.errors
+from docker.context import ContextAPI
+from docker.tls import TLSConfig
+from docker.utils.config import find_config_file
+
+from systemkit.diagnostics import Diagnostic, Severity, UserError
+from systemkit.images.archive import import_archive
+from systemkit.images.errors import ImageError
+from systemkit.images.mediatypes import host_arch, normalise_arch
+from systemkit.images.ref import ImageRef, InvalidReference
+from systemkit.images.store import ImageStore, normalise_ref
+from systemkit.spec.types import SECTIONS, Spec
+
+__all__ = [
+    "ENGINE_UNREACHABLE",
+    "IMAGE_MISSING",
+    "PLATFORM_MISMATCH",
+    "PULL_FAILED",
+    "SAVE_FAILED",
+    "EngineEndpoint",
+    "EngineImages",
+    "connect",
+    "engine_endpoint",
+    "spec_images",
+]
+
+ENGINE_UNREACHABLE = "SK601"
+IMAGE_MISSING = "SK602"
+PULL_FAILED = "SK603"
+PLATFORM_MISMATCH = "SK604"
+SAVE_FAILED = "SK605"
+
+DEFAULT_HOST = "unix:///var/run/docker.sock"
+_TIMEOUT = 300
+
+Say = Callable[[str], None]
+
+
+def _quiet(_msg: str) -> None:
+    return None
+
+
+def _error(code: str, message: str, spec_path: str | None) -> UserError:
+    """A one-line error about the image at ``spec_path`` (``$`` for the whole system)."""
+    one_line = " ".join(message.split())
+    return UserError(Diagnostic(code, Severity.ERROR, one_line, spec_path=spec_path))
+
+
+# -- finding the engine ----------------------------------------------------------------------
+
+
+@attrs.frozen
+class EngineEndpoint:
+    """Where the Docker Engine is and how to talk to it."""
+
+    host: str
+    """``unix://...``, ``tcp://host:port``, ``ssh://user@host`` ..."""
+    tls: TLSConfig | None = attrs.field(default=None, eq=False)
+    origin: str = "default"
+    """Where ``host`` came from: ``DOCKER_HOST``, ``docker context 'NAME'`` or ``default``."""
+
+    def describe(self) -> str:
+        return f"{self.host} ({self.origin})"
+
+
+def _config_dir(environ: Mapping[str, str]) -> Path:
+    explicit = environ.get("DOCKER_CONFIG")
+    return Path(explicit) if explicit else Path.home() / ".docker"
+
+
+def _current_context(environ: Mapping[str, str]) -> str:
+    """``DOCKER_CONTEXT``, else ``currentContext`` of the config file, else ``default``."""
+    name = environ.get("DOCKER_CONTEXT")
+    if name:
+        return name
+    path = _config_dir(environ) / "config.json"
+    if "DOCKER_CONFIG" not in environ:
+        found = find_config_file()
+        path = Path(found) if found else path
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return "default"
+    current = data.get("currentContext") if isinstance(data, dict) else None
+    return current if isinstance(current, str) and current else "default"
+
+
+def _env_tls(environ: Mapping[str, str]) -> TLSConfig | None:
+    """TLS settings from the environment, as the docker CLI reads them.
+
+    ``DOCKER_TLS_VERIFY`` (non-empty) turns on TLS with server verification against
+    ``ca.pem``; ``DOCKER_TLS`` (non-empty) turns on TLS without it; client certificates
+    ``cert.pem``/``key.pem`` are used when present. Files live in ``DOCKER_CERT_PATH``, else
+    in the Docker config directory.
+    """
+    verify = bool(environ.get("DOCKER_TLS_VERIFY"))
+    if not verify and not environ.get("DOCKER_TLS"):
+        return None
+    cert_dir = Path(environ.get("DOCKER_CERT_PATH") or _config_dir(environ))
+    cert, key, ca = cert_dir / "cert.pem", cert_dir / "key.pem", cert_dir / "ca.pem"
+    client_cert = (str(cert), str(key)) if cert.is_file() and key.is_file() else None
+    if verify:
+        return TLSConfig(
+            client_cert=client_cert, ca_cert=str(ca) if ca.is_file() else None, verify=True
+        )
+    return TLSConfig(client_cert=client_cert, verify=False)
+
+
+def engine_endpoint(environ: Mapping[str, str] | None = None) -> EngineEndpoint:
+    """The engine the ``docker`` CLI would talk to, given ``environ`` (default: os.environ)."""
+    env = os.environ if environ is None else environ
+    host = env.get("DOCKER_HOST")
+    if host:
+        return EngineEndpoint(host, _env_tls(env), "DOCKER_HOST")
+    name = _current_context(env)
+    if name != "default":
+        old = os.environ.get("DOCKER_CONFIG")
+        try:
+            if "DOCKER_CONFIG" in env:
+                os.environ["DOCKER_CONFIG"] = env["DOCKER_CONFIG"]
+            ctx = ContextAPI.get_context(name)
+        except docker.errors.DockerException as exc:
+            raise _error(
+                ENGINE_UNREACHABLE, f"cannot read docker context {name!r}: {exc}", "$"
+            ) from None
+        finally:
+            if old is None:
+                os.environ.pop("DOCKER_CONFIG", None)
+            else:
+                os.environ["DOCKER_CONFIG"] = old
+        if ctx is None:
+            raise _error(
+                ENGINE_UNREACHABLE,
+                f"docker context {name!r} does not exist (see 'docker context ls')",
+                "$",
+            )
+        if ctx.Host:
+            return EngineEndpoint(ctx.Host, ctx.TLSConfig, f"docker context {name!r}")
+    return EngineEndpoint(DEFAULT_HOST, _env_tls(env), "default")
+
+
+def _reason(exc: BaseException) -> str:
+    """The useful part of a connection error, on one line."""
+    text = str(exc)
+    for marker in ("Error while fetching server API version: ", "Connection aborted."):
+        text = text.replace(marker, "")
+    lowered = text.lower()
+    if "no such file or directory" in lowered or "filenotfounderror" in lowered:
+        return "its socket does not exist (is dockerd running?)"
+    if "connection refused" in lowered:
+        return "connection refused (is dockerd running?)"
+    if "permission denied" in lowered:
+        return "permission denied on its socket (are you in the 'docker' group?)"
+    return " ".join(text.strip(" ()'\"").split())
+
+
+def connect(endpoint: EngineEndpoint | None = None, timeout: int = _TIMEOUT) -> docker.APIClient:
+    """A client for the engine (API version negotiated); a located one-line error if it does
+    not answer."""
+    ep = endpoint or engine_endpoint()
+    try:
+        client = docker.APIClient(
+            base_url=ep.host,
+            version="auto",
+            timeout=timeout,
+            tls=ep.tls if ep.tls is not None else False,
+            use_ssh_client=ep.host.startswith("ssh://"),
+        )
+        client.ping()
+    except (docker.errors.DockerException, OSError) as exc:
+        raise _error(
+            ENGINE_UNREACHABLE,
+            f"cannot reach the Docker Engine at {ep.describe()}: {_reason(exc)}",
+            "$",
+        ) from None
+    return client
+
+
+# -- which images --------------------------------------------------------------------------
+
+
+def spec_images(spec: Spec) -> list[tuple[str, str]]:
+    """``(ref, spec_path)`` for every image the spec uses, first use first, each ref once."""
+    found: list[tuple[str, str]] = []
+    if spec.kernel is not None and spec.kernel.image:
+        found.append((spec.kernel.image, "$.kernel.image"))
+    found.extend((ref, f"$.init[{i}]") for i, ref in enumerate(spec.init))
+    for section in SECTIONS:
+        entries = getattr(spec, section)
+        found.extend((c.image, f"$.{section}[{i}].image") for i, c in enumerate(entries))
+    found.extend((v.image, f"$.volumes[{i}].image") for i, v in enumerate(spec.volumes) if v.image)
+    seen: set[str] = set()
+    unique = []
+    for ref, path in found:
+        if ref not in seen:
+            seen.add(ref)
+            unique.append((ref, path))
+    return unique
+
+
+def _pull_args(ref: str) -> tuple[str, str]:
+    """Repository and tag-or-digest for the pull API (a digest wins over a tag)."""
+    parsed = ImageRef.parse(ref)
+    return parsed.name, parsed.digest or parsed.tag or "latest"
+
+
+# -- images from the engine ----------------------------------------------------------------
+
+
+@attrs.define
+class EngineImages:
+    """Resolve spec images through one engine and save them into ``store``."""
+
+    client: docker.APIClient
+    store: ImageStore
+    arch: str = attrs.field(factory=host_arch, converter=normalise_arch)
+    pull: bool = False
+    say: Say = _quiet
+    workdir: Path | None = None
+    _saved: dict[str, str] = attrs.field(factory=dict, init=False)
+    """engine image id -> the first ref it was stored under."""
+
+    def inspect(self, ref: str, spec_path: str) -> dict[str, Any] | None:
+        """The engine's inspect data for ``ref``; None if it has no such image."""
+        try:
+            return self.client.inspect_image(ref)
+        except docker.errors.NotFound:
+            return None
+        except docker.errors.APIError as exc:
+            raise _error(
+                IMAGE_MISSING, f"cannot inspect {ref}: {_api_reason(exc)}", spec_path
+            ) from None
+        except (docker.errors.DockerException, OSError) as exc:
+            raise _error(
+                ENGINE_UNREACHABLE, f"lost the Docker Engine: {_reason(exc)}", "$"
+            ) from None
+
+    def pull_image(self, ref: str, spec_path: str) -> dict[str, Any]:
+        """Pull ``ref`` for ``linux/<arch>`` through the engine; its inspect data."""
+        repo, tag = _pull_args(ref)
+        self.say(f"pulling {ref} through the Docker Engine")
+        try:
+            for event in self.client.pull(
+                repo, tag=tag, stream=True, decode=True, platform=f"linux/{self.arch}"
+            ):
+                if not isinstance(event, dict):
+                    continue
+                if event.get("error"):
+                    detail = event.get("errorDetail") or {}
+                    message = detail.get("message") if isinstance(detail, dict) else None
+                    raise _error(
+                        PULL_FAILED, f"cannot pull {ref}: {message or event['error']}", spec_path
+                    )
+                status = event.get("status")
+                if status and not event.get("progressDetail"):
+                    ident = event.get("id")
+                    self.say(f"{ref}: {ident + ': ' if ident else ''}{status}")
+        except docker.errors.APIError as exc:
+            raise _error(
+                PULL_FAILED,
+                f"image {ref} is not in the Docker Engine and pulling it failed: "
+                f"{_api_reason(exc)}",
+                spec_path,
+            ) from None
+        except (docker.errors.DockerException, OSError) as exc:
+            raise _error(
+                ENGINE_UNREACHABLE, f"lost the Docker Engine: {_reason(exc)}", "$"
+            ) from None
+        info = self.inspect(ref, spec_path)
+        if info is None:
+            raise _error(
+                IMAGE_MISSING, f"image {ref} was pulled but the engine cannot find it", spec_path
+            )
+        return info
+
+    def resolve(self, ref: str, spec_path: str) -> dict[str, Any]:
+        """The engine's image for ``ref``: local first (unless ``pull``), else pulled."""
+        info = None if self.pull else self.inspect(ref, spec_path)
+        if info is None:
+            info = self.pull_image(ref, spec_path)
+        elif self.say is not _quiet:
+            self.say(f"{ref}: using the Docker Engine's image {str(info.get('Id'))[:19]}")
+        got = f"{info.get('Os') or 'linux'}/{normalise_arch(str(info.get('Architecture') or ''))}"
+        if got != f"linux/{self.arch}":
+            raise _error(
+                PLATFORM_MISMATCH,
+                f"image {ref} in the Docker Engine is {got}, the build is for linux/{self.arch} "
+                f"(pull it for that platform or build with --arch)",
+                spec_path,
+            )
+        return info
+
+    def fetch(self, ref: str, spec_path: str) -> None:
+        """Make ``ref`` resolvable in the store with the engine's content for it."""
+        info = self.resolve(ref, spec_path)
+        image_id = str(info["Id"])
+        name = normalise_ref(ref)
+        first = self._saved.get(image_id)
+        if first is not None:
+            desc = self.store.lookup(first)
+            if desc is not None:
+                self.store.tag(name, desc)
+                return
+        self.save(image_id, name, spec_path)
+        self._saved[image_id] = name
+
+    def save(self, image_id: str, name: str, spec_path: str) -> None:
+        """Export the engine's image ``image_id`` (docker-archive) into the store as ``name``."""
+        self.say(f"{name}: exporting {image_id[:19]} from the Docker Engine")
+        fd, tmp_name = tempfile.mkstemp(prefix="sk-docker-save-", suffix=".tar", dir=self.workdir)
+        tmp = Path(tmp_name)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                for chunk in self.client.get_image(image_id):
+                    out.write(chunk)
+            import_archive(self.store, tmp, name=name)
+        except docker.errors.APIError as exc:
+            raise _error(
+                SAVE_FAILED, f"cannot export {name} from the engine: {_api_reason(exc)}", spec_path
+            ) from None
+        except (docker.errors.DockerException, OSError) as exc:
+            raise _error(
+                ENGINE_UNREACHABLE, f"lost the Docker Engine: {_reason(exc)}", "$"
+            ) from None
+        except ImageError as exc:
+            raise _error(
+                SAVE_FAILED, f"the engine's export of {name} is not usable: {exc}", spec_path
+            ) from None
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    def fetch_all(self, spec: Spec) -> None:
+        for ref, spec_path in spec_images(spec):
+            try:
+                ImageRef.parse(ref)
+            except InvalidReference as exc:
+                raise _error(IMAGE_MISSING, str(exc), spec_path) from None
+            self.fetch(ref, spec_path)
+
+
+def _api_reason(exc: docker.errors.APIError) -> str:
+    explanation = exc.explanation
+    if isinstance(explanation, bytes):
+        explanation = explanation.decode(errors="replace")
+    return " ".join(str(explanation or exc).split())

@@ -1,0 +1,192 @@
+"""A real Docker Engine for the docker backend tests.
+
+``docker_engine`` (session): uses the engine when ``docker info`` answers; otherwise installs
+Debian's ``docker.io`` if ``dockerd`` is missing, starts ``dockerd`` in the background (default
+data root, its own pidfile, log in a temp file), waits up to 60 s for ``docker info``, and stops
+it at the end. Several test sessions may run at once: a lock and a list of live users in
+``$TMPDIR/systemkit-test-dockerd/`` make sure only one dockerd is started and that the last
+session to finish stops the one a test session started (never an engine it found running).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import filelock
+import pytest
+import requests
+
+STATE = Path(tempfile.gettempdir()) / "systemkit-test-dockerd"
+PIDFILE = STATE / "dockerd.pid"
+USERS = STATE / "users"
+LOG = STATE / "dockerd.log"
+WAIT = 60.0
+
+
+def docker_answers() -> bool:
+    try:
+        proc = subprocess.run(
+            ["docker", "info", "--format", "{{.ServerVersion}}"],
+            capture_output=True,
+            timeout=20,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return proc.returncode == 0
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _users() -> set[int]:
+    try:
+        pids = {int(x) for x in USERS.read_text().split()}
+    except (OSError, ValueError):
+        pids = set()
+    return {p for p in pids if _alive(p)}
+
+
+def _write_users(pids: set[int]) -> None:
+    USERS.write_text("".join(f"{p}\n" for p in sorted(pids)))
+
+
+def _install_docker() -> None:
+    if shutil.which("dockerd") and shutil.which("docker"):
+        return
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    for cmd in (["apt-get", "update"], ["apt-get", "install", "-y", "docker.io"]):
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
+        if proc.returncode != 0:
+            pytest.fail(f"cannot install docker.io ({' '.join(cmd)}): {proc.stderr[-2000:]}")
+
+
+def _start_dockerd() -> None:
+    _install_docker()
+    log = LOG.open("ab")
+    subprocess.Popen(
+        ["dockerd", "--pidfile", str(PIDFILE)],
+        stdout=log,
+        stderr=log,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + WAIT
+    while time.monotonic() < deadline:
+        if docker_answers():
+            return
+        time.sleep(0.5)
+    tail = LOG.read_text(errors="replace")[-3000:]
+    pytest.fail(f"dockerd did not answer 'docker info' within {WAIT:.0f} s; its log:\n{tail}")
+
+
+def _stop_dockerd() -> None:
+    try:
+        pid = int(PIDFILE.read_text().strip())
+    except (OSError, ValueError):
+        return
+    if not _alive(pid):
+        PIDFILE.unlink(missing_ok=True)
+        return
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and _alive(pid):
+        time.sleep(0.2)
+    if _alive(pid):
+        os.kill(pid, signal.SIGKILL)
+    PIDFILE.unlink(missing_ok=True)
+
+
+@pytest.fixture(scope="session")
+def docker_engine() -> Iterator[None]:
+    """A Docker Engine answering on the default endpoint for the whole session."""
+    if os.environ.get("DOCKER_HOST") and not docker_answers():
+        pytest.fail(f"DOCKER_HOST={os.environ['DOCKER_HOST']} does not answer 'docker info'")
+    STATE.mkdir(exist_ok=True)
+    lock = filelock.FileLock(str(STATE / "lock"))
+    me = os.getpid()
+    with lock:
+        if not docker_answers():
+            _start_dockerd()
+        _write_users(_users() | {me})
+    try:
+        yield
+    finally:
+        with lock:
+            left = _users() - {me}
+            _write_users(left)
+            if not left and PIDFILE.exists():
+                _stop_dockerd()
+
+
+def docker(*args: str, input: bytes | None = None) -> str:
+    """Run the docker CLI; fail the test with its stderr when it fails."""
+    proc = subprocess.run(["docker", *args], input=input, capture_output=True, check=False)
+    if proc.returncode != 0:
+        raise AssertionError(f"docker {' '.join(args)} failed: {proc.stderr.decode()[-2000:]}")
+    return proc.stdout.decode()
+
+
+def skopeo(*args: str) -> None:
+    proc = subprocess.run(["skopeo", *args], capture_output=True, check=False)
+    if proc.returncode != 0:
+        raise AssertionError(f"skopeo {' '.join(args)} failed: {proc.stderr.decode()[-2000:]}")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="session")
+def local_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Debian's docker-registry on 127.0.0.1 (anonymous); yields ``127.0.0.1:PORT``."""
+    work = tmp_path_factory.mktemp("registry")
+    port = free_port()
+    config = work / "config.yml"
+    config.write_text(
+        "version: 0.1\nlog:\n  level: warn\n"
+        f"storage:\n  filesystem:\n    rootdirectory: {work / 'storage'}\n"
+        f"http:\n  addr: 127.0.0.1:{port}\n"
+    )
+    log = (work / "registry.log").open("wb")
+    proc = subprocess.Popen(["docker-registry", "serve", str(config)], stdout=log, stderr=log)
+    host = f"127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"docker-registry exited: {(work / 'registry.log').read_text()}")
+            try:
+                if requests.get(f"http://{host}/v2/", timeout=1).status_code == 200:
+                    break
+            except requests.ConnectionError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail("docker-registry did not answer within 30 s")
+            time.sleep(0.05)
+        yield host
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
