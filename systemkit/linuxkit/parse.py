@@ -185,6 +185,8 @@ class _FileReader:
         spec = self.read_object(root, st.Spec, "$")
         if not isinstance(spec, st.Spec):
             raise UserError(sorted(self.errors, key=Diagnostic.sort_key))
+        if spec.kernel == st.KernelSpec():
+            spec = attrs.evolve(spec, kernel=None)  # `kernel: {image: ""}` = no kernel
         self._check_names(spec, root)
         if self.errors:
             raise UserError(sorted(self.errors, key=Diagnostic.sort_key))
@@ -613,7 +615,7 @@ def parse_yaml(text: str, filename: str, *, cwd: Path | None = None) -> Lowered:
     what relative ``files[].source`` paths resolve against, as in LinuxKit, and becomes
     ``base_dir``. Raises :class:`UserError` with every problem found.
     """
-    base = (cwd or Path.cwd()).absolute()
+    base = (cwd or Path.cwd()).resolve()
     return _FileReader(text, filename, base).read()
 
 
