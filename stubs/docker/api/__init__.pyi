@@ -1,0 +1,1 @@
+from docker.api.client import APIClient as APIClient
