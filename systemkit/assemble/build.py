@@ -57,11 +57,19 @@ class BuildError(SystemkitError):
 
 
 class ResolvedLike(Protocol):
-    ref: str
-    root: dict[str, Any]
-    manifest: dict[str, Any]
-    config: dict[str, Any]
-    layers: list[dict[str, Any]]
+    """A resolved image (see :class:`systemkit.images.store.ResolvedImage`)."""
+
+    @property
+    def ref(self) -> str: ...
+
+    @property
+    def root(self) -> dict[str, Any]: ...
+
+    @property
+    def config(self) -> dict[str, Any]: ...
+
+    @property
+    def layers(self) -> list[dict[str, Any]]: ...
 
     @property
     def label(self) -> dict[str, Any] | None: ...

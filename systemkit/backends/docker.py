@@ -40,7 +40,9 @@ from docker.context import ContextAPI
 from docker.tls import TLSConfig
 from docker.utils.config import find_config_file
 
-from systemkit.diagnostics import Diagnostic, Severity, UserError
+from systemkit.backends.base import BuildRequest
+from systemkit.backends.native import NativeBackend
+from systemkit.diagnostics import Diagnostic, Severity, SystemkitError, UserError
 from systemkit.images.archive import import_archive
 from systemkit.images.errors import ImageError
 from systemkit.images.mediatypes import host_arch, normalise_arch
@@ -54,6 +56,7 @@ __all__ = [
     "PLATFORM_MISMATCH",
     "PULL_FAILED",
     "SAVE_FAILED",
+    "DockerBackend",
     "EngineEndpoint",
     "EngineImages",
     "connect",
@@ -380,3 +383,49 @@ def _api_reason(exc: docker.errors.APIError) -> str:
     if isinstance(explanation, bytes):
         explanation = explanation.decode(errors="replace")
     return " ".join(str(explanation or exc).split())
+
+
+# -- the backend -----------------------------------------------------------------------------
+
+
+class DockerBackend:
+    """Builds the native formats from images held by (or pulled through) a Docker Engine.
+
+    Each build exports the images it uses from the engine into a fresh temporary store, removed
+    afterwards: the engine is the cache, systemkit keeps no second copy that could go stale.
+    ``endpoint`` overrides the engine the docker CLI would use.
+    """
+
+    name = "docker"
+    formats = NativeBackend.formats
+
+    def __init__(self, endpoint: EngineEndpoint | None = None) -> None:
+        self.endpoint = endpoint
+
+    def build(self, request: BuildRequest) -> list[Path]:
+        unknown = [f for f in request.formats if f not in self.formats]
+        if unknown:
+            raise SystemkitError(
+                f"the docker backend cannot build format {unknown[0]!r} "
+                f"(it builds: {', '.join(sorted(self.formats))})"
+            )
+        if not Path(request.out_dir).is_dir():
+            raise SystemkitError(f"output directory {str(request.out_dir)!r} does not exist")
+        say = request.progress or _quiet
+        client = connect(self.endpoint)
+        try:
+            with tempfile.TemporaryDirectory(prefix="systemkit-docker-") as tmp:
+                store = ImageStore(Path(tmp) / "store")
+                engine = EngineImages(
+                    client,
+                    store,
+                    arch=request.arch or host_arch(),
+                    pull=request.pull,
+                    say=say,
+                    workdir=Path(tmp),
+                )
+                engine.fetch_all(request.spec)
+                native = attrs.evolve(request, cache_dir=store.root, pull=False)
+                return NativeBackend().build(native)
+        finally:
+            client.close()

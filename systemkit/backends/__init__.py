@@ -1,0 +1,52 @@
+"""Build backends: the protocol, the registry (entry points) and the ``build`` entry point."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from systemkit.backends.base import Backend, BuildRequest
+from systemkit.backends.registry import BackendError, available_backends, get_backend
+from systemkit.spec.types import Spec
+
+__all__ = [
+    "Backend",
+    "BackendError",
+    "BuildRequest",
+    "available_backends",
+    "build",
+    "get_backend",
+]
+
+
+def build(
+    spec: Spec,
+    *,
+    base_dir: Path,
+    formats: Iterable[str] = ("kernel+initrd",),
+    out_dir: Path,
+    name: str = "system",
+    backend: str = "native",
+    arch: str | None = None,
+    cache_dir: Path | None = None,
+    pull: bool = False,
+    progress: Callable[[str], None] | None = None,
+    quiet: bool = False,
+) -> list[Path]:
+    """Build ``spec`` into ``formats`` in ``out_dir`` with the named backend; the paths written.
+
+    Outputs appear atomically: on any error (or KeyboardInterrupt) nothing is left behind.
+    """
+    request = BuildRequest(
+        spec=spec,
+        base_dir=Path(base_dir),
+        formats=tuple(formats),
+        out_dir=Path(out_dir),
+        name=name,
+        arch=arch,
+        cache_dir=None if cache_dir is None else Path(cache_dir),
+        pull=pull,
+        progress=progress,
+        quiet=quiet,
+    )
+    return get_backend(backend).build(request)
