@@ -97,6 +97,15 @@ def is_loopback(registry: str) -> bool:
         return False
 
 
+def _describe(exc: BaseException) -> str:
+    """A short reason for a network error (``connection refused``, not a urllib3 repr)."""
+    text = str(exc)
+    errno = re.search(r"\[Errno -?\d+\] ([^'\")]+)", text)
+    if errno:
+        return errno.group(1).strip()
+    return f"{type(exc).__name__}: {text[:200]}"
+
+
 def _api_host(domain: str) -> str:
     return "registry-1.docker.io" if domain == "docker.io" else domain
 
@@ -222,7 +231,7 @@ class RegistryClient:
                     timeout=self.retry.timeout,
                 )
             except _TRANSIENT as exc:
-                problem = f"{type(exc).__name__}: {exc}"
+                problem = _describe(exc)
             else:
                 if resp.status_code == 401 and answer and not challenged:
                     challenged = True
@@ -311,7 +320,7 @@ class RegistryClient:
             except DigestMismatch as exc:
                 raise DigestMismatch(f"registry {self.domain}: blob of {repo}: {exc}") from None
             except _TRANSIENT as exc:
-                problem = f"{type(exc).__name__}: {exc}"
+                problem = _describe(exc)
             finally:
                 resp.close()
         raise ImageError(
