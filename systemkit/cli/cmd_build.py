@@ -1,0 +1,109 @@
+"""``systemkit build``: build a system into bootable artifacts with a backend."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from pathlib import Path
+from typing import Any
+
+from systemkit.cli.common import add_input_arguments
+from systemkit.diagnostics import Severity, SystemkitError, UserError
+
+NAME = "build"
+HELP = "build a system into artifacts (tar, kernel+initrd, tar-kernel-initrd)"
+DESCRIPTION = """\
+Build a system (a system.py, or LinuxKit YAML files merged in order) with a backend.
+The native backend assembles exactly the filesystem `linuxkit build` makes, from the image
+store (images missing from it are pulled from their registry), without Docker or LinuxKit.
+
+Outputs appear atomically in --dir: on an error or Ctrl-C nothing is left behind.
+
+formats:
+  tar                NAME.tar
+  kernel+initrd      NAME-kernel, NAME-initrd.img, NAME-cmdline (when the cmdline is not empty)
+  tar-kernel-initrd  NAME-initrd.tar
+"""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_input_arguments(parser)
+    parser.add_argument("--backend", default="native", help="build backend (default: native)")
+    parser.add_argument(
+        "--format",
+        "-f",
+        action="append",
+        metavar="F[,F]",
+        help="output format(s), comma separated or repeated (default: kernel+initrd)",
+    )
+    parser.add_argument("--dir", type=Path, default=Path("."), help="output directory (exists)")
+    parser.add_argument("--name", help="base name of the outputs (default: the system's name)")
+    parser.add_argument("--arch", help="architecture to build for (default: the host's)")
+    parser.add_argument("--cache", type=Path, metavar="DIR", help="image store directory")
+    parser.add_argument("--pull", action="store_true", help="always pull images")
+    parser.add_argument("--quiet", "-q", action="store_true", help="print no progress")
+    parser.add_argument("--strict", action="store_true", help="treat check warnings as errors")
+
+
+def _formats(values: list[str] | None) -> tuple[str, ...]:
+    if not values:
+        return ("kernel+initrd",)
+    out: list[str] = []
+    for value in values:
+        out.extend(f.strip() for f in value.split(",") if f.strip())
+    return tuple(dict.fromkeys(out))
+
+
+def _run_checks(lowered: Any, strict: bool, quiet: bool) -> None:
+    try:
+        check = importlib.import_module("systemkit.check")
+    except ModuleNotFoundError:
+        return
+    run_checks = getattr(check, "run_checks", None)
+    if run_checks is None:
+        return
+    diags = list(run_checks(lowered))
+    errors = [
+        d
+        for d in diags
+        if d.severity == Severity.ERROR or (strict and d.severity == Severity.WARNING)
+    ]
+    if errors:
+        raise UserError(errors)
+    if not quiet:
+        for d in diags:
+            if d.severity == Severity.WARNING:
+                print(d.render(), file=sys.stderr)
+
+
+def run(args: argparse.Namespace) -> int:
+    from systemkit.backends import build
+    from systemkit.loader import load_lowered
+
+    lowered = load_lowered(list(args.files), args.system)
+    _run_checks(lowered, args.strict, args.quiet)
+    name = args.name or lowered.name or Path(args.files[0]).stem
+    quiet = bool(args.quiet)
+
+    def progress(msg: str) -> None:
+        print(msg, file=sys.stderr, flush=True)
+
+    if not args.dir.is_dir():
+        raise SystemkitError(f"output directory {str(args.dir)!r} does not exist")
+    paths = build(
+        lowered.spec,
+        base_dir=lowered.base_dir,
+        formats=_formats(args.format),
+        out_dir=args.dir,
+        name=name,
+        backend=args.backend,
+        arch=args.arch,
+        cache_dir=args.cache,
+        pull=bool(args.pull),
+        progress=None if quiet else progress,
+        quiet=quiet,
+    )
+    for path in paths:
+        print(path)
+    return 0
