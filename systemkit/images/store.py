@@ -242,8 +242,7 @@ class ImageStore:
         digest = check_digest(descriptor.get("digest", ""))
         if descriptor.get("mediaType") not in mt.ALL_MANIFESTS:
             raise ImageError(f"cannot name {digest}: media type {descriptor.get('mediaType')!r}")
-        if not self.has_blob(digest):
-            raise ImageNotFound(f"cannot name {name}: blob {digest} is not stored")
+        self._check_complete(name, descriptor)
         entry = dict(descriptor)
         entry["annotations"] = {**(descriptor.get("annotations") or {}), mt.REF_NAME: name}
         with self.lock():
@@ -320,6 +319,24 @@ class ImageStore:
         return ResolvedImage(name, dict(root), desc["digest"], manifest, config, layers)
 
     # -- internals ---------------------------------------------------------------------------
+
+    def _check_complete(self, name: str, desc: dict[str, Any]) -> None:
+        """Refuse to name content that is not all stored: a manifest needs its config and
+        layers; an index needs at least the manifests it has to be complete."""
+        digest = desc["digest"]
+        if not self.has_blob(digest):
+            raise ImageNotFound(f"cannot name {name}: blob {digest} is not stored")
+        doc = self.read_json(digest)
+        if not isinstance(doc, dict):
+            raise ImageError(f"cannot name {name}: {digest} is not a JSON object")
+        if desc.get("mediaType") in mt.INDEXES:
+            for child in doc.get("manifests") or []:
+                if self.has_blob(child.get("digest", "")):
+                    self._check_complete(name, child)
+            return
+        for blob in [doc.get("config") or {}, *(doc.get("layers") or [])]:
+            if not self.has_blob(blob.get("digest", "")):
+                raise ImageNotFound(f"cannot name {name}: blob {blob.get('digest')} is not stored")
 
     def _read_doc(self, name: str, desc: dict[str, Any]) -> Any:
         digest = check_digest(desc.get("digest", ""))

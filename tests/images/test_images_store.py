@@ -152,6 +152,19 @@ def test_tag_refuses_a_name_without_content(tmp_path: Path) -> None:
     with pytest.raises(ImageNotFound):
         store.tag("sktest/x:1", {"mediaType": OCI_MANIFEST, "digest": sha(b"no")})
     assert store.refs() == []
+    desc = synth.put_image(store, [{"a": "b"}])
+    layer = store.read_json(desc["digest"])["layers"][0]["digest"]
+    store.blob_path(layer).unlink()
+    with pytest.raises(ImageNotFound, match=layer):
+        store.tag("sktest/x:1", desc)
+    arm = synth.put_image(store, [{"arm": "b"}], arch="arm64")
+    index = synth.put_index(store, [desc, arm])
+    with pytest.raises(ImageNotFound, match=layer):
+        store.tag("sktest/x:1", index)
+    store.blob_path(desc["digest"]).unlink()
+    store.tag("sktest/x:1", index)  # an index may hold only some platforms
+    assert store.resolve("sktest/x:1", "arm64").manifest_digest == arm["digest"]
+    assert [r for r, _ in store.refs()] == ["docker.io/sktest/x:1"]
 
 
 def test_resolve_reads_manifest_config_layers_and_label(tmp_path: Path) -> None:
