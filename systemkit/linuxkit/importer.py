@@ -34,7 +34,7 @@ from systemkit.linuxkit.pyexpr import (
 from systemkit.spec import types as st
 from systemkit.spec.lowered import Lowered
 
-__all__ = ["generate_python"]
+__all__ = ["generate_python", "import_docstring"]
 
 _MODEL_NAMES: dict[type[Any], str] = {
     st.MountSpec: "Mount",
@@ -146,6 +146,17 @@ class _Generator:
             if entries:
                 kwargs.append((section, ListExpr(tuple(self.obj(e) for e in entries))))
         return Call("System", (), tuple(kwargs))
+
+
+def import_docstring(files: list[str]) -> str:
+    """The module docstring ``systemkit import`` writes: where the system came from."""
+    listed = "\n".join(f"    {f}" for f in files)
+    return (
+        "A LinuxKit system, imported by `systemkit import` from:\n\n"
+        f"{listed}\n\n"
+        "Image references are written in their short form; `File(source=...)` paths are\n"
+        "relative to this file's directory. Edit freely: this file is now the source."
+    )
 
 
 def _docstring(text: str) -> str:
