@@ -408,7 +408,10 @@ class FakeFaultyRegistry:
             h.close_connection = True
             h.connection.shutdown(2)
         elif fault == "wrong":
-            self._send(h, 200, bytes(b ^ 0x55 for b in body), {"Content-Type": ctype})
+            wrong = json.dumps({"tampered": True}).encode() if key == "manifest" else None
+            wrong = wrong or bytes(b ^ 0x55 for b in body)
+            headers = {"Content-Type": ctype, "Docker-Content-Digest": digest}
+            self._send(h, 200, wrong, headers)
         else:
             headers = {"Content-Type": ctype, "Docker-Content-Digest": digest}
             self._send(h, 200, body, headers)
@@ -439,10 +442,13 @@ def test_fake_wrong_digest_blob_is_refused(faulty: FakeFaultyRegistry, store: Im
 
 
 def test_fake_wrong_manifest_is_refused(faulty: FakeFaultyRegistry, store: ImageStore) -> None:
-    faulty.faults["manifest"] = ["wrong"]
-    with pytest.raises((DigestMismatch, ImageError)):
-        pull(store, f"{faulty.host}/sktest/faulty:1", "amd64", retry=FAST)
+    digest = faulty.root["digest"]
+    for ref in (f"{faulty.host}/sktest/faulty:1", f"{faulty.host}/sktest/faulty@{digest}"):
+        faulty.faults["manifest"] = ["wrong"]
+        with pytest.raises(DigestMismatch, match=digest):
+            pull(store, ref, "amd64", retry=FAST)
     assert store.refs() == []
+    assert list(store.blob_path(digest).parent.iterdir()) == []
     _store_is_valid(store)
 
 
