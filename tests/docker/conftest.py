@@ -134,20 +134,6 @@ def docker_engine() -> Iterator[None]:
                 _stop_dockerd()
 
 
-def docker(*args: str, input: bytes | None = None) -> str:
-    """Run the docker CLI; fail the test with its stderr when it fails."""
-    proc = subprocess.run(["docker", *args], input=input, capture_output=True, check=False)
-    if proc.returncode != 0:
-        raise AssertionError(f"docker {' '.join(args)} failed: {proc.stderr.decode()[-2000:]}")
-    return proc.stdout.decode()
-
-
-def skopeo(*args: str) -> None:
-    proc = subprocess.run(["skopeo", *args], capture_output=True, check=False)
-    if proc.returncode != 0:
-        raise AssertionError(f"skopeo {' '.join(args)} failed: {proc.stderr.decode()[-2000:]}")
-
-
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import json
+import subprocess
 import tarfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -125,3 +126,17 @@ def system_spec() -> Spec:
     }
     spec: Spec = from_data(data)
     return spec
+
+
+def docker(*args: str, input: bytes | None = None) -> str:
+    """Run the docker CLI; fail the test with its stderr when it fails."""
+    proc = subprocess.run(["docker", *args], input=input, capture_output=True, check=False)
+    if proc.returncode != 0:
+        raise AssertionError(f"docker {' '.join(args)} failed: {proc.stderr.decode()[-2000:]}")
+    return proc.stdout.decode()
+
+
+def skopeo(*args: str) -> None:
+    proc = subprocess.run(["skopeo", *args], capture_output=True, check=False)
+    if proc.returncode != 0:
+        raise AssertionError(f"skopeo {' '.join(args)} failed: {proc.stderr.decode()[-2000:]}")

@@ -1,0 +1,236 @@
+"""The docker backend against a real Docker Engine (started by the ``docker_engine`` fixture).
+
+The central check: the same images built with ``native`` (imported from OCI layouts written in
+Python) and with ``docker`` (loaded into the engine by skopeo, exported again by the backend)
+give byte-identical ``tar`` and ``kernel+initrd`` outputs.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import tarfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import attrs
+import pytest
+
+from systemkit.backends.base import BuildRequest
+from systemkit.backends.docker import (
+    ENGINE_UNREACHABLE,
+    IMAGE_MISSING,
+    PULL_FAILED,
+    DockerBackend,
+    EngineEndpoint,
+    spec_images,
+)
+from systemkit.backends.native import NativeBackend
+from systemkit.diagnostics import UserError
+from systemkit.images.archive import import_archive
+from systemkit.images.store import ImageStore
+from systemkit.spec.codec import from_data
+from systemkit.spec.types import Spec
+from tests.docker.dockerimages import (
+    DATA,
+    IMAGES,
+    INIT,
+    KERNEL,
+    LABELLED,
+    TOOLS,
+    docker,
+    skopeo,
+    system_spec,
+    write_layouts,
+)
+
+pytestmark = [pytest.mark.docker, pytest.mark.slow]
+
+FORMATS = ("tar", "kernel+initrd")
+
+
+def _remove_images(refs: list[str]) -> None:
+    subprocess.run(["docker", "rmi", "-f", *refs], capture_output=True, check=False)
+
+
+@pytest.fixture(scope="module")
+def layouts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    return write_layouts(tmp_path_factory.mktemp("layouts"))
+
+
+@pytest.fixture(scope="module")
+def native_store(layouts: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("native-store")
+    store = ImageStore(root)
+    for path in layouts.values():
+        import_archive(store, path)
+    return root
+
+
+@pytest.fixture(scope="module")
+def engine_images(docker_engine: None, layouts: dict[str, Path]) -> Iterator[list[str]]:
+    """The test images loaded into the engine with skopeo (OCI layout -> docker-daemon)."""
+    refs = list(layouts)
+    _remove_images(refs)
+    for ref, path in layouts.items():
+        skopeo("copy", "-q", f"oci:{path}:{ref}", f"docker-daemon:{ref}")
+    yield refs
+    _remove_images(refs)
+
+
+def _request(spec: Spec, out: Path, **kw: Any) -> BuildRequest:
+    out.mkdir(parents=True, exist_ok=True)
+    base = BuildRequest(
+        spec=spec, base_dir=out, formats=FORMATS, out_dir=out, name="sys", arch="amd64"
+    )
+    return attrs.evolve(base, **kw)
+
+
+def _members(tar_path: Path) -> dict[str, tarfile.TarInfo]:
+    with tarfile.open(tar_path) as tar:
+        return {m.name: m for m in tar.getmembers()}
+
+
+def test_native_and_docker_outputs_are_byte_identical(
+    engine_images: list[str], native_store: Path, tmp_path: Path
+) -> None:
+    spec = system_spec()
+    native = NativeBackend().build(_request(spec, tmp_path / "native", cache_dir=native_store))
+    empty_cache = tmp_path / "unused-cache"
+    lines: list[str] = []
+    dock = DockerBackend().build(
+        _request(spec, tmp_path / "docker", cache_dir=empty_cache, progress=lines.append)
+    )
+    assert [p.name for p in native] == [p.name for p in dock]
+    assert {p.name for p in dock} >= {"sys.tar", "sys-kernel", "sys-initrd.img", "sys-cmdline"}
+    for a, b in zip(native, dock, strict=True):
+        assert a.read_bytes() == b.read_bytes(), f"{a.name} differs between native and docker"
+    # The docker side really went through the engine (and not through a store).
+    assert any("exporting" in line for line in lines)
+    assert not (empty_cache / "blobs").exists()
+    # ... and the content is the images' content, config and labels included.
+    members = _members(tmp_path / "docker" / "sys.tar")
+    assert "etc/old" not in members and "usr/lib/gone/file" not in members  # whiteouts
+    with tarfile.open(tmp_path / "docker" / "sys.tar") as tar:
+        f = tar.extractfile("containers/onboot/001-labelled/config.json")
+        assert f is not None
+        config = json.load(f)
+        g = tar.extractfile("containers/onboot/001-labelled/lower/var/lib/daemon/state")
+        assert g is not None and g.read() == b"0\n"
+    assert "CAP_SYS_ADMIN" in config["process"]["capabilities"]["bounding"]
+    assert "pid" not in {ns["type"] for ns in config["linux"]["namespaces"]}  # label: pid host
+
+
+def test_locally_built_images_are_used_without_pulling(docker_engine: None, tmp_path: Path) -> None:
+    """Images made with ``docker build`` FROM scratch exist only in the engine: no registry has
+    them, so the build proves the engine's local images are used first."""
+    ctx = tmp_path / "ctx"
+    ctx.mkdir()
+    (ctx / "kernel").write_bytes(b"\x00fake kernel\x00" * 100)
+    (ctx / "hello").write_text("hello from docker build\n")
+    (ctx / "Dockerfile.kernel").write_text("FROM scratch\nCOPY kernel /kernel\n")
+    label = json.dumps({"capabilities": ["CAP_NET_ADMIN"], "readonly": True})
+    (ctx / "Dockerfile.app").write_text(
+        "FROM scratch\nCOPY hello /etc/hello\n"
+        f"LABEL org.mobyproject.config='{label}'\n"
+        'CMD ["/bin/app"]\n'
+    )
+    kernel, app = "skdocker-local/kernel:1", "skdocker-local/app:1"
+    try:
+        docker("build", "-q", "-f", str(ctx / "Dockerfile.kernel"), "-t", kernel, str(ctx))
+        docker("build", "-q", "-f", str(ctx / "Dockerfile.app"), "-t", app, str(ctx))
+        spec: Spec = from_data(
+            {
+                "kernel": {"image": kernel, "tar": "none"},
+                "init": [app],
+                "onboot": [{"name": "app", "image": app}],
+            }
+        )
+        out = tmp_path / "out"
+        paths = DockerBackend().build(attrs.evolve(_request(spec, out), formats=("tar",)))
+        assert [p.name for p in paths] == ["sys.tar"]
+        with tarfile.open(paths[0]) as tar:
+            assert tar.extractfile("boot/kernel").read() == b"\x00fake kernel\x00" * 100  # type: ignore[union-attr]
+            assert tar.extractfile("etc/hello").read() == b"hello from docker build\n"  # type: ignore[union-attr]
+            cfg = json.load(tar.extractfile("containers/onboot/000-app/config.json"))  # type: ignore[arg-type]
+        assert cfg["process"]["args"] == ["/bin/app"]
+        assert cfg["root"]["readonly"] is True
+        assert "CAP_NET_ADMIN" in cfg["process"]["capabilities"]["bounding"]
+    finally:
+        _remove_images([kernel, app])
+
+
+def test_missing_image_is_a_located_one_line_error(
+    engine_images: list[str], local_registry: str, tmp_path: Path
+) -> None:
+    missing = f"{local_registry}/skdocker/missing:1"
+    data = {
+        "kernel": {"image": KERNEL},
+        "init": [INIT],
+        "onboot": [{"name": "ok", "image": TOOLS}, {"name": "gone", "image": missing}],
+    }
+    spec: Spec = from_data(data)
+    with pytest.raises(UserError) as info:
+        DockerBackend().build(_request(spec, tmp_path / "out"))
+    (diag,) = info.value.diagnostics
+    assert diag.code == PULL_FAILED
+    assert diag.spec_path == "$.onboot[1].image"
+    assert missing in diag.message and "pulling it failed" in diag.message
+    assert "\n" not in diag.render()
+    assert list((tmp_path / "out").iterdir()) == []  # nothing half-written
+
+
+def test_pull_through_the_engine_from_a_local_registry(
+    engine_images: list[str], layouts: dict[str, Path], local_registry: str, tmp_path: Path
+) -> None:
+    """An image the engine lacks is pulled by the engine (127.0.0.0/8 registries are insecure
+    by default for dockerd), then exported like a local one."""
+    remote = f"{local_registry}/skdocker/data:1"
+    skopeo(
+        "copy", "-q", "--dest-tls-verify=false", f"oci:{layouts[DATA]}:{DATA}", f"docker://{remote}"
+    )
+    _remove_images([remote])
+    spec: Spec = from_data({"volumes": [{"name": "v", "image": remote}]})
+    try:
+        lines: list[str] = []
+        paths = DockerBackend().build(
+            attrs.evolve(_request(spec, tmp_path / "out"), formats=("tar",), progress=lines.append)
+        )
+        assert any("pulling" in line for line in lines)
+        docker("image", "inspect", remote)  # the engine has it now
+        members = _members(paths[0])
+        assert "containers/volumes/v/lower/data/a.txt" in members
+    finally:
+        _remove_images([remote])
+
+
+def test_stopped_engine_is_a_one_line_error(tmp_path: Path) -> None:
+    spec = system_spec()
+    for host in (f"unix://{tmp_path}/no-docker.sock", "tcp://127.0.0.1:9"):
+        backend = DockerBackend(EngineEndpoint(host, origin="DOCKER_HOST"))
+        with pytest.raises(UserError) as info:
+            backend.build(_request(spec, tmp_path / "out"))
+        (diag,) = info.value.diagnostics
+        assert diag.code == ENGINE_UNREACHABLE
+        assert host in diag.message and "is dockerd running?" in diag.message
+        assert "\n" not in diag.render()
+
+
+def test_docker_host_from_the_environment_is_honoured(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    host = f"unix://{tmp_path}/elsewhere.sock"
+    monkeypatch.setenv("DOCKER_HOST", host)
+    with pytest.raises(UserError) as info:
+        DockerBackend().build(_request(system_spec(), tmp_path / "out"))
+    assert f"{host} (DOCKER_HOST)" in info.value.diagnostics[0].message
+
+
+def test_spec_images_lists_each_ref_once_with_its_first_path() -> None:
+    found = spec_images(system_spec())
+    refs = [ref for ref, _ in found]
+    assert len(refs) == len(set(refs)) == len(IMAGES)
+    assert dict(found)[LABELLED] == "$.onboot[1].image"
+    assert dict(found)[DATA] == "$.volumes[0].image"
+    assert IMAGE_MISSING != PULL_FAILED
