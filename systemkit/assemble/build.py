@@ -154,7 +154,10 @@ class Assembler:
 
     def resolve(self, ref: str) -> ResolvedLike:
         if ref not in self._resolved:
-            img = self.images.resolve(ref)
+            try:
+                img = self.images.resolve(ref)
+            except SystemkitError as exc:
+                raise BuildError(f"could not pull image {ref}: {exc}") from exc
             self._resolved[ref] = img
             self.result.images[ref] = str(img.root.get("digest", ""))
         return self._resolved[ref]
@@ -478,6 +481,14 @@ class Assembler:
                 gid = ociconfig.id_numeric(f.gid, self.id_map)
             except ociconfig.ConfigError as exc:
                 raise BuildError(f"{location}: {exc}") from None
+            if f.contents is not None and f.source:
+                raise BuildError(f"{location}: specified contents and source for file {f.path}")
+            if f.contents is not None and f.metadata:
+                raise BuildError(f"{location}: specified contents and metadata for file {f.path}")
+            if f.source and f.metadata:
+                raise BuildError(f"{location}: specified source and metadata for file {f.path}")
+            if f.directory and f.contents is not None:
+                raise BuildError(f"{location}: directory with contents not allowed ({f.path})")
             contents: bytes | None = f.contents.encode() if f.contents is not None else None
             if not f.directory and not f.symlink and f.contents is None:
                 if f.source:

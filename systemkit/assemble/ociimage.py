@@ -1,7 +1,7 @@
 """A ``format: oci`` volume: the image written as an OCI image layout below the volume's lower/.
 
 Members, all with mtime 0: ``oci-layout``, ``blobs/``, ``blobs/sha256/``, then for each selected
-platform manifest its layers, config and manifest blobs, then the index blob itself, then
+platform manifest its config, layers and manifest blobs, then the index blob itself, then
 ``index.json`` naming the whole root (go-containerregistry's layout writer: 3-space indent).
 """
 
@@ -59,9 +59,9 @@ def oci_layout_members(
 
     def image_blobs(desc: dict[str, Any]) -> Iterator[tuple[TarHeader, Any]]:
         manifest = images.read_json(desc["digest"])
+        yield blob(manifest["config"])
         for layer in manifest.get("layers") or []:
             yield blob(layer)
-        yield blob(manifest["config"])
         yield blob(desc)
 
     if root.get("mediaType") in _INDEXES:
