@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# The main job, end to end on a fresh Debian 12 machine (as root):
+#   1. set up (Debian packages + systemkit itself),
+#   2. make the hello system's images from Debian packages (kernel, busybox, runc; .debs cached),
+#   3. import them into a local image store,
+#   4. build examples/hello/system.py into kernel+initrd with the native backend,
+#   5. boot it under qemu (TCG) with the serial console on this terminal; the guest powers off.
+# Environment: DEMO_DIR (work directory, default ./out/demo), DEMO_TIMEOUT (seconds, default 120),
+# DEMO_ACCEL (qemu accelerator, default tcg).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DEMO_DIR=${DEMO_DIR:-out/demo}
+DEMO_TIMEOUT=${DEMO_TIMEOUT:-120}
+DEMO_ACCEL=${DEMO_ACCEL:-tcg}
+IMAGES="$DEMO_DIR/images"
+export SYSTEMKIT_CACHE="$DEMO_DIR/cache"   # the image store the build reads
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "set up"
+bash scripts/setup.sh
+
+step "make the hello images from Debian packages -> $IMAGES"
+python3 examples/hello/make_images.py "$IMAGES"
+
+step "import them into the image store $SYSTEMKIT_CACHE"
+systemkit cache import "$IMAGES"/*.oci.tar
+
+step "build examples/hello/system.py (kernel+initrd, native backend) -> out/hello"
+systemkit build examples/hello/system.py --format kernel+initrd --dir out/hello
+ls -l out/hello
+
+step "boot out/hello/hello under qemu -accel $DEMO_ACCEL (console below; the guest powers off)"
+systemkit run qemu out/hello/hello --timeout "$DEMO_TIMEOUT" --accel "$DEMO_ACCEL"
+step "done: the system booted, ran its onboot container and its service with runc, and powered off"
