@@ -64,6 +64,7 @@ VOLUME_NAME_RE = re.compile(r"^[a-z0-9_-]*$")
 """LinuxKit's rule for volume names."""
 
 _OCTAL_RE = re.compile(r"^[0-7]+$")
+_ENTRY_RE = re.compile(r"^\$\.(services|volumes)\[(\d+)\]$")
 _TRUST_KEYS = ("image", "org")
 
 
@@ -117,6 +118,7 @@ class _FileReader:
         self.errors: list[Diagnostic] = []
         self.notes: list[Diagnostic] = []
         self.locations: dict[str, Location] = {}
+        self.names: list[tuple[str, int, str]] = []
         self._finishers: dict[type[Any], Callable[[dict[str, Any], dict[str, Node], str], bool]]
         self._finishers = {
             st.FileSpec: self._finish_file,
@@ -156,8 +158,12 @@ class _FileReader:
             mark = exc.problem_mark or exc.context_mark
             line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
             problem = exc.problem or str(exc)
+            related: tuple[Location, ...] = ()
             if exc.context:
                 problem = f"{problem} ({exc.context})"
+                if exc.context_mark is not None and exc.problem_mark is not None:
+                    ctx = exc.context_mark
+                    related = (Location(self.filename, ctx.line + 1, ctx.column + 1),)
             self.errors.append(
                 Diagnostic(
                     codes.INVALID_YAML.code,
@@ -166,6 +172,7 @@ class _FileReader:
                     Location(self.filename, line, col),
                     "$",
                     "check the indentation and quoting near this line",
+                    related,
                 )
             )
             raise UserError(self.errors) from None
@@ -183,11 +190,11 @@ class _FileReader:
             raise UserError(self.errors)
         self.locations["$"] = self.loc(root)
         spec = self.read_object(root, st.Spec, "$")
+        check_unique_names(self.names, self.locations, self.errors)
         if not isinstance(spec, st.Spec):
             raise UserError(sorted(self.errors, key=Diagnostic.sort_key))
         if spec.kernel == st.KernelSpec():
             spec = attrs.evolve(spec, kernel=None)  # `kernel: {image: ""}` = no kernel
-        self._check_names(spec, root)
         if self.errors:
             raise UserError(sorted(self.errors, key=Diagnostic.sort_key))
         return Lowered(
@@ -310,6 +317,8 @@ class _FileReader:
                     "backend applies it",
                 )
             values[fld.name] = value
+            if fld.name == "name" and cls in (st.ImageSpec, st.VolumeSpec):
+                self.record_name(path, value)
         for fld in yaml_fields(cls):
             if fld.required and fld.name not in present:
                 self.error(
@@ -326,6 +335,11 @@ class _FileReader:
         if finish is not None and not finish(values, nodes, path):
             return _BAD
         return cls(**values)
+
+    def record_name(self, path: str, name: str) -> None:
+        match = _ENTRY_RE.match(path)
+        if match:
+            self.names.append((match.group(1), int(match.group(2)), name))
 
     def unknown_key(self, knode: Node, key: str, cls: type[Any], path: str) -> None:
         known = [f.key for f in yaml_fields(cls)]
@@ -495,6 +509,8 @@ class _FileReader:
             except ValueError:
                 tag = STR_TAG
             got = f"{TYPE_NAMES.get(tag, tag)} ({node.value!r})"
+            if tag == NULL_TAG:
+                got = "an empty value (null)"
             plain = node.tag == PLAIN_TAG
             if hint is str and plain and tag != STR_TAG:
                 if owner in MODE_FIELDS and tag == INT_TAG:
@@ -509,7 +525,11 @@ class _FileReader:
                 hint_text = (
                     "write true or false (LinuxKit reads YAML 1.2: yes/no/on/off are strings)"
                 )
-            elif typing.get_origin(hint) is list and tag != NULL_TAG:
+            elif tag == NULL_TAG:
+                hint_text = "write a value, [] for an empty list, or remove the key"
+            elif hint is int and tag == STR_TAG and node.value.strip().lstrip("-").isdigit():
+                hint_text = f"remove the quotes: {node.value.strip()}"
+            elif typing.get_origin(hint) is list:
                 hint_text = f"write a list: [{node.value}], or one `- item` per line"
         self.error(codes.WRONG_TYPE, f"expected {expected}, got {got}", node, path, hint_text)
 
@@ -562,39 +582,46 @@ class _FileReader:
             return False
         return True
 
-    # --- LinuxKit's parse-time checks --------------------------------------------------------
 
-    def _check_names(self, spec: st.Spec, root: Node) -> None:
-        check_unique_names(spec, self.locations, self.errors)
+def spec_names(spec: st.Spec) -> list[tuple[str, int, str]]:
+    """(section, index, name) of every service and volume of a spec."""
+    return [
+        (sec, i, e.name)
+        for sec in ("services", "volumes")
+        for i, e in enumerate(getattr(spec, sec))
+    ]
 
 
 def check_unique_names(
-    spec: st.Spec, locations: typing.Mapping[str, Location], errors: list[Diagnostic]
+    names: list[tuple[str, int, str]],
+    locations: typing.Mapping[str, Location],
+    errors: list[Diagnostic],
 ) -> None:
-    """LinuxKit's checks: service names and volume names are unique."""
-    for section, code, what in (
-        ("services", codes.DUPLICATE_SERVICE, "service"),
-        ("volumes", codes.BAD_VOLUME_NAME, "volume"),
-    ):
-        first: dict[str, int] = {}
-        for i, entry in enumerate(getattr(spec, section)):
-            if entry.name not in first:
-                first[entry.name] = i
-                continue
-            j = first[entry.name]
-            here = locations.get(f"$.{section}[{i}].name")
-            there = locations.get(f"$.{section}[{j}].name")
-            errors.append(
-                Diagnostic(
-                    code.code,
-                    code.severity,
-                    f"duplicate {what} name {entry.name!r} (also {section}[{j}])",
-                    here,
-                    f"$.{section}[{i}].name",
-                    f"give each {what} a unique name",
-                    (there,) if there else (),
-                )
+    """LinuxKit's checks: service names are unique, volume names are unique."""
+    first: dict[tuple[str, str], int] = {}
+    for section, i, name in names:
+        if (section, name) not in first:
+            first[(section, name)] = i
+            continue
+        j = first[(section, name)]
+        code, what = (
+            (codes.DUPLICATE_SERVICE, "service")
+            if section == "services"
+            else (codes.BAD_VOLUME_NAME, "volume")
+        )
+        here = locations.get(f"$.{section}[{i}].name")
+        there = locations.get(f"$.{section}[{j}].name")
+        errors.append(
+            Diagnostic(
+                code.code,
+                code.severity,
+                f"duplicate {what} name {name!r} (also {section}[{j}])",
+                here,
+                f"$.{section}[{i}].name",
+                f"give each {what} a unique name",
+                (there,) if there else (),
             )
+        )
 
 
 def _file_digest(path: str) -> str:
@@ -662,7 +689,7 @@ def parse_files(paths: list[Path], *, cwd: Path | None = None) -> Lowered:
     for part in parts[1:]:
         merged = merge_lowered(merged, part)
     if len(parts) > 1:
-        check_unique_names(merged.spec, merged.locations, errors)
+        check_unique_names(spec_names(merged.spec), merged.locations, errors)
         if errors:
             raise UserError(errors)
     return attrs.evolve(merged, name=paths[0].stem)
