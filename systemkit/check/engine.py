@@ -1,0 +1,222 @@
+"""Running the checks: on a lowered system (:func:`run_checks`), on input files
+(:func:`check_file`, which also loads, lowers and runs mypy), and as the build's gate
+(:func:`gate`)."""
+
+from __future__ import annotations
+
+import linecache
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import attrs
+
+from systemkit.check import defaults, files, mounts, names, process, refs, system, values
+from systemkit.check.context import Context
+from systemkit.check.labels import LabelSource
+from systemkit.check.locate import Locator
+from systemkit.check.suppress import is_suppressed
+from systemkit.diagnostics import Diagnostic, Severity, UserError, collecting
+from systemkit.model.system import System
+from systemkit.spec.lowered import Lowered
+
+ALL_RULES = (
+    *values.RULES,
+    *names.RULES,
+    *defaults.RULES,
+    *mounts.RULES,
+    *refs.RULES,
+    *files.RULES,
+    *process.RULES,
+    *system.RULES,
+)
+"""Every rule function, each taking a :class:`Context`."""
+
+
+def finish(diags: Iterable[Diagnostic], lowered: Lowered | None = None) -> list[Diagnostic]:
+    """Drop suppressed and repeated findings; sort by location, then code."""
+    out: list[Diagnostic] = []
+    seen: set[Diagnostic] = set()
+    files_seen: set[str] = set()
+    locations = lowered.locations if lowered is not None else None
+    for d in diags:
+        if d.location is not None and d.location.file not in files_seen:
+            files_seen.add(d.location.file)
+            linecache.checkcache(d.location.file)
+        if d in seen or is_suppressed(d, locations):
+            continue
+        seen.add(d)
+        out.append(d)
+    return sorted(out, key=Diagnostic.sort_key)
+
+
+def run_checks(
+    lowered: Lowered,
+    *,
+    formats: Iterable[str] = (),
+    labels: LabelSource | None = None,
+) -> list[Diagnostic]:
+    """Every semantic finding about ``lowered``, sorted by location (all of them, at once).
+
+    ``formats`` are the output formats a build asks for (a bootable one needs a kernel).
+    ``labels`` looks image labels up in the local store (default); never the network.
+    Findings made while lowering or parsing (``lowered.diagnostics``) are included.
+    """
+    ctx = Context(lowered, tuple(formats), labels or LabelSource())
+    for rule in ALL_RULES:
+        rule(ctx)
+    return finish([*lowered.diagnostics, *ctx.found], lowered)
+
+
+def merge_constructor_findings(
+    spec_level: Sequence[Diagnostic], collected: Sequence[Diagnostic], lowered: Lowered
+) -> list[Diagnostic]:
+    """Constructor-collected value errors not already found by the spec-level rules.
+
+    The same mistake is found twice: by the model constructor (at the constructor call) and by
+    the spec-level rule (at the exact element). A collected finding is dropped when a spec-level
+    finding has its code and either the same location or the same located owning object.
+    """
+    locator = Locator(lowered)
+    covered: set[tuple[str, object]] = set()
+    for d in spec_level:
+        covered.add((d.code, d.location))
+        if d.spec_path:
+            found = locator.anchor(d.spec_path)
+            if found is not None:
+                covered.add((d.code, found[1]))
+    kept = [d for d in collected if (d.code, d.location) not in covered]
+    return kept
+
+
+SUPERSEDED_BY = {"SK225": "SK104"}
+"""A spec-level finding dropped when the model constructor already reported the stricter one
+for the same object (the model refuses a relative mount destination; YAML only warns)."""
+
+
+def drop_superseded(
+    spec_level: Sequence[Diagnostic], collected: Sequence[Diagnostic], lowered: Lowered
+) -> list[Diagnostic]:
+    """``spec_level`` without findings that a collected constructor error supersedes."""
+    locator = Locator(lowered)
+    stricter = {(d.code, d.location) for d in collected}
+    out = []
+    for d in spec_level:
+        over = SUPERSEDED_BY.get(d.code)
+        found = locator.anchor(d.spec_path) if over and d.spec_path else None
+        if over and found is not None and (over, found[1]) in stricter:
+            continue
+        out.append(d)
+    return out
+
+
+def errors_in(diags: Iterable[Diagnostic], *, strict: bool = False) -> list[Diagnostic]:
+    """The findings that stop a build: errors, and warnings too when ``strict``."""
+    fatal = {Severity.ERROR, Severity.WARNING} if strict else {Severity.ERROR}
+    return [d for d in diags if d.severity in fatal]
+
+
+def gate(
+    lowered: Lowered,
+    *,
+    formats: Iterable[str] = (),
+    strict: bool = False,
+    labels: LabelSource | None = None,
+) -> list[Diagnostic]:
+    """The build's gate: run the checks; raise :class:`UserError` listing every finding when
+    any is an error (or, with ``strict``, a warning). Returns the findings otherwise (the
+    caller prints the warnings and infos)."""
+    diags = run_checks(lowered, formats=formats, labels=labels)
+    if errors_in(diags, strict=strict):
+        raise UserError(diags)
+    return diags
+
+
+def check_file(
+    paths: list[Path],
+    *,
+    system: str | None = None,
+    mypy: bool = True,
+    formats: Iterable[str] = (),
+    labels: LabelSource | None = None,
+) -> list[Diagnostic]:
+    """Check input files: one ``system.py`` or LinuxKit YAML files (merged in order).
+
+    Loads the input collecting every value error, lowers it, runs every rule, and (for a
+    ``system.py``, unless ``mypy=False``) runs mypy on it; returns all findings sorted. Never
+    raises for a mistake in the input: that is a finding.
+    """
+    from systemkit.loader import YAML_SUFFIXES
+
+    if paths and all(p.suffix in YAML_SUFFIXES for p in paths):
+        return _check_yaml(paths, formats, labels)
+    if len(paths) != 1 or paths[0].suffix != ".py":
+        shown = ", ".join(map(str, paths)) or "none"
+        return [
+            Diagnostic(
+                "SK009",
+                Severity.ERROR,
+                f"give one system.py, or one or more LinuxKit .yml files (got: {shown})",
+            )
+        ]
+    diags = _check_python(paths[0], system, formats, labels)
+    if mypy and paths[0].exists():
+        from systemkit.check.mypy_run import run_mypy
+
+        diags = [*diags, *run_mypy(paths[0])]
+    return finish(diags)
+
+
+def _check_yaml(
+    paths: list[Path], formats: Iterable[str], labels: LabelSource | None
+) -> list[Diagnostic]:
+    from systemkit.linuxkit.parse import parse_files
+
+    try:
+        lowered = parse_files(paths)
+    except UserError as exc:
+        return finish(exc.diagnostics)
+    return run_checks(lowered, formats=formats, labels=labels)
+
+
+def _check_python(
+    path: Path, name: str | None, formats: Iterable[str], labels: LabelSource | None
+) -> list[Diagnostic]:
+    from systemkit.loader import load_collecting, select
+    from systemkit.model.lower import lower
+
+    systems, collected = load_collecting(path)
+    if not systems:
+        return finish(collected)
+    try:
+        chosen_name, chosen = select(systems, name, path)
+    except UserError as exc:
+        return finish([*collected, *exc.diagnostics])
+    base = path.resolve().parent
+    lowering_errors: list[Diagnostic] = []
+    try:
+        lowered = lower(chosen, base_dir=base, name=chosen_name)
+    except UserError as exc:
+        lowered = lower(_without_missing_sources(chosen), base_dir=base, name=chosen_name)
+        locator = Locator(lowered)
+        lowering_errors = [
+            attrs.evolve(d, location=locator.at(d.spec_path) or d.location) if d.spec_path else d
+            for d in exc.diagnostics
+        ]
+    spec_level = run_checks(lowered, formats=formats, labels=labels)
+    extra = merge_constructor_findings(spec_level, [*collected, *lowering_errors], lowered)
+    spec_level = drop_superseded(spec_level, collected, lowered)
+    return finish([*spec_level, *extra], lowered)
+
+
+def _without_missing_sources(chosen: System) -> System:
+    """The system with every sourced file made optional, so that it lowers despite missing
+    sources (their SK122 findings were already collected); locations are kept."""
+    with collecting():  # value errors were reported when the user's file ran
+        new_files = []
+        for f in chosen.files:
+            g = attrs.evolve(f, optional=True) if f.source is not None else f
+            object.__setattr__(g, "_location", f.location)
+            new_files.append(g)
+        out = attrs.evolve(chosen, files=tuple(new_files))
+    object.__setattr__(out, "_location", chosen.location)
+    return out

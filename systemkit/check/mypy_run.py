@@ -1,0 +1,104 @@
+"""Static checking of a ``system.py`` with mypy (``--strict``), merged into the same report.
+
+mypy runs in-process through :func:`mypy.api.run` with an incremental cache under the user's
+cache directory (``$XDG_CACHE_HOME/systemkit/mypy``, else ``~/.cache/systemkit/mypy``; override
+with ``$SYSTEMKIT_MYPY_CACHE``), so a re-check after a small edit only re-analyses the user's
+file: systemkit's own types come from the cache.
+
+Each mypy error becomes a :class:`Diagnostic` with code ``SK000`` (severity error), its message
+ending in mypy's own error code (``[arg-type]``), at mypy's line and column. mypy's notes are
+attached to the error before them as the hint.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+from systemkit.check.catalogue import MYPY_CODE
+from systemkit.diagnostics import Diagnostic, Severity
+from systemkit.location import Location, is_internal
+
+_LINE = re.compile(
+    r"^(?P<file>.+?):(?P<line>\d+):(?:(?P<col>\d+):)? (?P<sev>error|note|warning): "
+    r"(?P<msg>.*?)(?:  \[(?P<code>[a-z0-9-]+)\])?$"
+)
+
+
+def cache_dir() -> Path:
+    """Where mypy's incremental cache for ``systemkit check`` lives."""
+    explicit = os.environ.get("SYSTEMKIT_MYPY_CACHE")
+    if explicit:
+        return Path(explicit)
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    base = Path(xdg) if xdg else Path.home() / ".cache"
+    return base / "systemkit" / "mypy"
+
+
+def _display(filename: str) -> str:
+    full = os.path.abspath(filename)
+    try:
+        rel = os.path.relpath(full)
+    except ValueError:
+        return full
+    return full if rel.startswith(".." + os.sep + "..") else rel
+
+
+def parse_output(text: str) -> list[Diagnostic]:
+    """mypy's ``file:line:col: error: message  [code]`` lines as diagnostics."""
+    out: list[Diagnostic] = []
+    for raw in text.splitlines():
+        m = _LINE.match(raw.rstrip())
+        if m is None:
+            continue
+        if is_internal(m["file"]):
+            continue  # systemkit's own modules are not the user's concern
+        loc = Location(_display(m["file"]), int(m["line"]), int(m["col"] or 0))
+        if m["sev"] == "note":
+            if out and out[-1].location == loc:
+                prev = out.pop()
+                hint = f"{prev.hint}\n{m['msg']}" if prev.hint else m["msg"]
+                out.append(
+                    Diagnostic(prev.code, prev.severity, prev.message, prev.location, None, hint)
+                )
+            continue
+        message = m["msg"] + (f"  [{m['code']}]" if m["code"] else "")
+        out.append(Diagnostic(MYPY_CODE, Severity.ERROR, f"mypy: {message}", loc))
+    return out
+
+
+def run_mypy(path: Path) -> list[Diagnostic]:
+    """Run ``mypy --strict`` on a ``system.py``; its errors as diagnostics."""
+    from mypy import api
+
+    cache = cache_dir()
+    cache.mkdir(parents=True, exist_ok=True)
+    args = [
+        "--strict",
+        "--show-column-numbers",
+        "--show-error-codes",
+        "--no-error-summary",
+        "--no-pretty",
+        "--hide-error-context",
+        "--no-color-output",
+        "--show-absolute-path",
+        "--incremental",
+        "--cache-dir",
+        str(cache),
+        str(path),
+    ]
+    stdout, stderr, status = api.run(args)
+    diags = parse_output(stdout)
+    if status == 2 and not diags:
+        first = (stderr or stdout).strip().splitlines()
+        diags.append(
+            Diagnostic(
+                MYPY_CODE,
+                Severity.ERROR,
+                f"mypy could not check {path}: {first[0] if first else 'unknown failure'}",
+                Location(_display(str(path)), 1, 0),
+                hint="run with --no-mypy to skip the type check",
+            )
+        )
+    return diags
