@@ -1,0 +1,99 @@
+"""Finding the engine the way the docker CLI does: DOCKER_HOST, TLS variables, contexts.
+
+Contexts are made with the real ``docker context create`` in a private DOCKER_CONFIG; the
+engine is reached through a symlink to its socket, so a build that works proves the context's
+endpoint was used (and one pointing at a dead socket proves the same from the other side).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from systemkit.backends.base import BuildRequest
+from systemkit.backends.docker import (
+    ENGINE_UNREACHABLE,
+    DockerBackend,
+    connect,
+    engine_endpoint,
+)
+from systemkit.diagnostics import UserError
+from tests.docker.dockerimages import docker, system_spec
+
+SOCKET = "/var/run/docker.sock"
+
+
+@pytest.fixture
+def docker_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    cfg = tmp_path / "docker-config"
+    cfg.mkdir()
+    monkeypatch.setenv("DOCKER_CONFIG", str(cfg))
+    for name in ("DOCKER_HOST", "DOCKER_CONTEXT", "DOCKER_TLS_VERIFY", "DOCKER_TLS"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.delenv("DOCKER_CERT_PATH", raising=False)
+    return cfg
+
+
+def test_default_endpoint_is_the_local_socket(docker_config: Path) -> None:
+    ep = engine_endpoint()
+    assert (ep.host, ep.origin, ep.tls) == (f"unix://{SOCKET}", "default", None)
+
+
+@pytest.mark.docker
+def test_current_context_of_the_config_is_used(
+    docker_engine: None, docker_config: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    alias = tmp_path / "alias.sock"
+    alias.symlink_to(SOCKET)
+    docker("context", "create", "skctx", "--docker", f"host=unix://{alias}")
+    docker("context", "use", "skctx")
+    ep = engine_endpoint()
+    assert (ep.host, ep.origin) == (f"unix://{alias}", "docker context 'skctx'")
+    connect(ep).ping()  # the context's endpoint answers
+
+    docker("context", "create", "dead", "--docker", f"host=unix://{tmp_path}/dead.sock")
+    monkeypatch.setenv("DOCKER_CONTEXT", "dead")  # DOCKER_CONTEXT wins over currentContext
+    with pytest.raises(UserError) as info:
+        connect()
+    assert "docker context 'dead'" in info.value.diagnostics[0].message
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{alias}")  # DOCKER_HOST wins over any context
+    assert engine_endpoint().origin == "DOCKER_HOST"
+    connect().ping()
+
+
+def test_unknown_context_is_a_one_line_error(
+    docker_config: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("DOCKER_CONTEXT", "nosuch")
+    with pytest.raises(UserError) as info:
+        DockerBackend().build(
+            BuildRequest(spec=system_spec(), base_dir=tmp_path, formats=("tar",), out_dir=tmp_path)
+        )
+    (diag,) = info.value.diagnostics
+    assert diag.code == ENGINE_UNREACHABLE
+    assert "docker context 'nosuch' does not exist" in diag.message
+    assert "\n" not in diag.render()
+
+
+def test_tls_variables_are_read_like_the_cli(tmp_path: Path) -> None:
+    certs = tmp_path / "certs"
+    certs.mkdir()
+    for name in ("ca.pem", "cert.pem", "key.pem"):
+        (certs / name).write_text("not checked here\n")
+    verify = engine_endpoint(
+        {
+            "DOCKER_HOST": "tcp://10.0.0.1:2376",
+            "DOCKER_TLS_VERIFY": "1",
+            "DOCKER_CERT_PATH": str(certs),
+        }
+    )
+    assert verify.host == "tcp://10.0.0.1:2376" and verify.tls is not None
+    assert verify.tls.verify is True or verify.tls.verify == str(certs / "ca.pem")
+    assert verify.tls.cert == (str(certs / "cert.pem"), str(certs / "key.pem"))
+    no_verify = engine_endpoint(
+        {"DOCKER_HOST": "tcp://10.0.0.1:2376", "DOCKER_TLS": "1", "DOCKER_CERT_PATH": str(certs)}
+    )
+    assert no_verify.tls is not None and not no_verify.tls.verify
+    empty = engine_endpoint({"DOCKER_HOST": "tcp://10.0.0.1:2375", "DOCKER_TLS_VERIFY": ""})
+    assert empty.tls is None  # an empty DOCKER_TLS_VERIFY means off, as in the CLI
