@@ -28,7 +28,8 @@ step "import them into the image store $SYSTEMKIT_CACHE"
 systemkit cache import "$IMAGES"/*.oci.tar
 
 step "build examples/hello/system.py (kernel+initrd, native backend) -> out/hello"
-systemkit build examples/hello/system.py --format kernel+initrd --dir out/hello
+mkdir -p out/hello
+systemkit build examples/hello/system.py --format kernel+initrd --dir out/hello --name hello
 ls -l out/hello
 
 step "boot out/hello/hello under qemu -accel $DEMO_ACCEL (console below; the guest powers off)"

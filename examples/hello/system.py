@@ -4,7 +4,8 @@ Its images are made locally from Debian packages by ``make_images.py`` (see READ
 
     python3 examples/hello/make_images.py /tmp/hello-images
     for f in /tmp/hello-images/*.oci.tar; do systemkit cache import "$f"; done
-    systemkit build examples/hello/system.py --format kernel+initrd --dir out/hello
+    mkdir -p out/hello
+    systemkit build examples/hello/system.py --format kernel+initrd --dir out/hello --name hello
     systemkit run qemu out/hello/hello --timeout 120
 """
 

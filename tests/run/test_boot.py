@@ -9,10 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from systemkit.assemble.build import assemble
-from systemkit.images.store import ImageStore
-from systemkit.loader import load_lowered
-from systemkit.outputs.formats import split_initrd
+from systemkit.cli import main
 from systemkit.run import find_kernel_initrd, run_qemu
 
 pytestmark = [pytest.mark.slow, pytest.mark.qemu, pytest.mark.usefixtures("qemu_ready")]
@@ -23,21 +20,38 @@ BOOT_TIMEOUT = 180.0
 
 
 def build_hello(store_root: Path, out: Path) -> Path:
-    """The hello system's kernel+initrd build in ``out``; returns its NAME prefix."""
-    lowered = load_lowered([HELLO], None)
-    tar = out / "hello.tar"
-    with tar.open("wb") as fh:
-        result = assemble(lowered.spec, ImageStore(store_root), fh, base_dir=lowered.base_dir)
-    assert result.warnings == []
-    cmdline = split_initrd(
-        tar, out / "hello-kernel", out / "hello-initrd.img", out / "hello-ucode.cpio"
+    """The hello system's kernel+initrd build in ``out`` (``systemkit build``, native backend,
+    reading the store at ``store_root``); returns its NAME prefix."""
+    code = main(
+        [
+            "build",
+            str(HELLO),
+            "--backend",
+            "native",
+            "--format",
+            "kernel+initrd",
+            "--dir",
+            str(out),
+            "--name",
+            "hello",
+            "--cache",
+            str(store_root),
+            "--quiet",
+        ]
     )
-    (out / "hello-cmdline").write_text(cmdline)
+    assert code == 0
+    assert sorted(p.name for p in out.iterdir()) == [
+        "hello-cmdline",
+        "hello-initrd.img",
+        "hello-kernel",
+    ]
     return out / "hello"
 
 
 def test_hello_boots_runs_its_containers_and_powers_off(hello_store: Path, tmp_path: Path) -> None:
-    build = find_kernel_initrd(build_hello(hello_store, tmp_path))
+    out = tmp_path / "out"
+    out.mkdir()
+    build = find_kernel_initrd(build_hello(hello_store, out))
     assert build.cmdline == "console=ttyS0 quiet"
     result = run_qemu(
         build.kernel,
