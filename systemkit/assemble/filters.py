@@ -8,7 +8,9 @@ moving everything below a prefix and recording ``LINUXKIT.source``/``LINUXKIT.lo
 the destination when the tar (or the initrd) is unpacked in order (systemkit deviations):
 
 * a member below a symlink that points outside its destination (an absolute target or a relative
-  one that climbs out) is dropped: an in-order extractor would write through the link;
+  one that climbs out) is dropped: an in-order extractor would write through the link; image
+  content that would replace such a link with a file is dropped too (a ``files`` entry may
+  replace it: that is the user's own intent);
 * a hard link must name a non-directory written earlier by the same image, below the same
   prefix, and not through such a symlink; otherwise it is dropped.
 """
@@ -46,6 +48,7 @@ HOSTS = (
 )
 RESOLV = "\n# no resolv.conf configured\n"
 RESOLV_SYMLINK = "/run/resolvconf/resolv.conf"
+FILES_SOURCE = "linuxkit.files"
 REPLACE = {"etc/hosts": HOSTS, "etc/resolv.conf": RESOLV}
 
 # LinuxKit's touch table, keyed as it is (directories with a trailing "/", so an image's cleaned
@@ -123,9 +126,21 @@ class Guard:
                 f"dropped {hdr.name!r}: it lies below symlink {link!r}, which leaves {root!r}"
             )
             return False
+        if path in self._escaping and hdr.typeflag != SYM:
+            if hdr.typeflag == DIR:
+                return True  # mkdir keeps the link: what follows below it stays refused
+            if hdr.pax.get(SOURCE) != FILES_SOURCE:
+                # Image content over an escaping link: an extractor that opens the path
+                # would write through the link.
+                self.dropped += 1
+                self.warn(
+                    f"dropped {hdr.name!r}: it would replace symlink {path!r}, which leaves "
+                    f"{root or '/'!r}"
+                )
+                return False
         if hdr.typeflag == SYM and _escapes(root, path, hdr.linkname):
             self._escaping.add(path)
-        elif hdr.typeflag != DIR or path in self._escaping:
+        else:
             self._escaping.discard(path)
         return True
 

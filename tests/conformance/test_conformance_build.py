@@ -97,7 +97,11 @@ def test_tree_matches_linuxkit(name: str, built: dict[str, tuple[Path, list[Path
         # app/opq/stale is hidden (LinuxKit lets it through) wherever the image is unpacked.
         assert differing == ["app/opq/stale", "containers/onboot/000-patched/lower/app/opq/stale"]
         assert all(p not in got and p in exp for p in differing)
-        assert "app/opq/fresh" in got or any(p.startswith("app/opq/") for p in got)
+        # The upper layer's own content next to the marker stays, and so does the directory.
+        for prefix in ("", "containers/onboot/000-patched/lower/"):
+            assert got[prefix + "app/opq/fresh"] == exp[prefix + "app/opq/fresh"]
+            assert got[prefix + "app/opq"] == exp[prefix + "app/opq"]
+            assert prefix + "app/opq/.wh..wh..opq" not in got
     elif name == "volumes":
         # Deviation: the spec holds normalised refs, so the metadata JSON names the volume
         # images docker.io/sktest/data:1 where LinuxKit writes sktest/data:1.

@@ -1,0 +1,394 @@
+"""Unit tests of the assembler's parts: tar writer/reader, flattening, filters, OCI config."""
+
+from __future__ import annotations
+
+import io
+import json
+import tarfile
+from collections.abc import Callable
+from typing import Any, BinaryIO
+
+import pytest
+
+from systemkit.assemble import ociconfig
+from systemkit.assemble.filters import Guard, image_members
+from systemkit.assemble.flatten import flatten
+from systemkit.assemble.tarstream import (
+    DIR,
+    LNK,
+    REG,
+    SYM,
+    TarHeader,
+    TarWriter,
+    encode_header,
+    go_clean,
+    go_join,
+    iter_tar,
+    pax_record,
+)
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def layer(*members: tuple[str, str, Any]) -> bytes:
+    """A PAX layer tar: members are (name, kind, data) with kind file/dir/symlink/link."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        for name, kind, data in members:
+            info = tarfile.TarInfo(name)
+            info.mtime = 1700000000
+            if kind == "dir":
+                info.type, info.mode = tarfile.DIRTYPE, 0o755
+                tar.addfile(info)
+            elif kind == "symlink":
+                info.type, info.linkname = tarfile.SYMTYPE, data
+                tar.addfile(info)
+            elif kind == "link":
+                info.type, info.linkname = tarfile.LNKTYPE, data
+                tar.addfile(info)
+            else:
+                raw = data.encode() if isinstance(data, str) else data
+                info.size, info.mode = len(raw), 0o644
+                tar.addfile(info, io.BytesIO(raw))
+    return buf.getvalue()
+
+
+def openers(*layers: bytes) -> list[Callable[[], BinaryIO]]:
+    def opener(data: bytes) -> Callable[[], BinaryIO]:
+        return lambda: io.BytesIO(data)
+
+    return [opener(data) for data in layers]
+
+
+def names(layers: list[Callable[[], BinaryIO]], **kw: Any) -> list[str]:
+    out = []
+    for hdr, body in flatten(layers, **kw):
+        body.drain()
+        out.append(hdr.name)
+    return out
+
+
+# --- tar writer --------------------------------------------------------------------------------
+
+
+def test_go_path_helpers() -> None:
+    assert go_clean("./x/") == "x"
+    assert go_clean("./") == "."
+    assert go_clean("a/../../b") == "../b"
+    assert go_clean("/../a") == "/a"
+    assert go_join("lib/", "PaxHeaders.0", "") == "lib/PaxHeaders.0"
+    assert go_join("", "PaxHeaders.0", "boot") == "PaxHeaders.0/boot"
+
+
+def test_pax_record_length_counts_itself() -> None:
+    rec = pax_record("LINUXKIT.source", "docker.io/sktest/plain:1")
+    assert rec == b"44 LINUXKIT.source=docker.io/sktest/plain:1\n"
+    assert int(rec.split(b" ")[0]) == len(rec)
+    long = pax_record("k", "v" * 95)
+    assert int(long.split(b" ")[0]) == len(long)
+
+
+def test_header_layout_matches_go() -> None:
+    """An x header named <dir>/PaxHeaders.0/<base>, sorted records, octal fields with NUL."""
+    hdr = TarHeader(
+        "boot/kernel", REG, 0o644, size=3, pax={"LINUXKIT.source": "s", "LINUXKIT.location": "l"}
+    )
+    raw = encode_header(hdr)
+    assert len(raw) == 3 * 512
+    assert raw[0:18] == b"boot/PaxHeaders.0/"
+    assert raw[156:157] == b"x"
+    assert raw[100:108] == b"0000000\0"
+    assert raw[257:265] == b"ustar\x0000"
+    assert raw[512:].startswith(b"23 LINUXKIT.location=l\n21 LINUXKIT.source=s\n")
+    main = raw[1024:]
+    assert main[0:11] == b"boot/kernel"
+    assert main[100:108] == b"0000644\0"
+    assert main[124:136] == b"00000000003\0"
+    assert main[329:337] == b"0000000\0"  # devmajor formatted even for files, as Go does
+    assert main[154:156] == b"\0 "
+
+
+def test_writer_reader_roundtrip_long_names_and_records() -> None:
+    long = "containers/onboot/000-x/lower/" + "d" * 120 + "/file"
+    buf = io.BytesIO()
+    tw = TarWriter(buf)
+    tw.add(
+        TarHeader(long, REG, 0o600, uid=5, gid=6, size=5, pax={"LINUXKIT.source": "s"}), b"hello"
+    )
+    tw.add(TarHeader("lnk", SYM, 0o777, linkname="/" + "t" * 150))
+    tw.add(TarHeader("dir/", DIR, 0o755))
+    tw.close()
+    buf.seek(0)
+    got = [(h, b.read()) for h, b in iter_tar(buf)]
+    assert [h.name for h, _ in got] == [long, "lnk", "dir/"]
+    assert got[0][1] == b"hello" and got[0][0].pax == {"LINUXKIT.source": "s"}
+    assert (got[0][0].uid, got[0][0].gid, got[0][0].mode) == (5, 6, 0o600)
+    assert got[1][0].linkname == "/" + "t" * 150
+    # Python's tarfile reads it too (a standard PAX archive)
+    buf.seek(0)
+    with tarfile.open(fileobj=buf) as tar:
+        assert tar.getnames() == [long, "lnk", "dir"]
+
+
+def test_writer_streams_bodies_from_readers() -> None:
+    buf = io.BytesIO()
+    tw = TarWriter(buf)
+    tw.CHUNK = 7
+    tw.add(TarHeader("f", REG, size=20), io.BytesIO(b"x" * 20))
+    tw.close()
+    assert len(buf.getvalue()) == 512 + 512 + 1024  # no PAX records: header, data, end
+    buf.seek(0)
+    ((_hdr, body),) = list((h, b.read()) for h, b in iter_tar(buf))
+    assert body == b"x" * 20
+
+
+# --- flattening -------------------------------------------------------------------------------
+
+
+def test_flatten_upper_layer_wins_and_whiteouts() -> None:
+    lower = layer(
+        ("app", "dir", None),
+        ("app/a", "file", "a1"),
+        ("app/old", "file", "old"),
+        ("app/cache", "dir", None),
+        ("app/cache/c", "file", "c"),
+        ("app/x", "dir", None),
+        ("app/x/under", "file", "u"),
+    )
+    upper = layer(
+        ("app", "dir", None),
+        ("app/a", "file", "a2"),
+        ("app/.wh.old", "file", ""),
+        ("app/.wh.cache", "file", ""),
+        ("app/x", "file", "now a file"),
+    )
+    out = {}
+    order = []
+    for hdr, body in flatten(openers(lower, upper)):
+        out[hdr.name] = body.read()
+        order.append(hdr.name)
+    assert order == ["app", "app/a", "app/x"]  # top layer first, lower duplicates skipped
+    assert out["app/a"] == b"a2"
+
+
+def test_flatten_opaque_marker_is_honoured() -> None:
+    lower = layer(("d", "dir", None), ("d/stale", "file", "old"), ("e/keep", "file", "k"))
+    upper = layer(("d", "dir", None), ("d/.wh..wh..opq", "file", ""), ("d/fresh", "file", "new"))
+    assert names(openers(lower, upper)) == ["d", "d/fresh", "e/keep"]
+    # LinuxKit's behaviour (the marker only hides a file called .wh..opq) on request:
+    assert names(openers(lower, upper), honour_opaque=False) == [
+        "d",
+        "d/fresh",
+        "d/stale",
+        "e/keep",
+    ]
+
+
+def test_flatten_drops_names_that_leave_the_root() -> None:
+    warnings: list[str] = []
+    data = layer(
+        ("../../etc/passwd", "file", "x"), ("a/../../b", "file", "y"), ("/abs", "file", "z")
+    )
+    assert names(openers(data), warn=warnings.append) == ["abs"]
+    assert len(warnings) == 2 and all("leaves the image root" in w for w in warnings)
+
+
+def test_flatten_cleans_names() -> None:
+    data = layer(("./", "dir", None), ("./x/", "dir", None), ("./x/f", "file", "1"))
+    assert names(openers(data)) == [".", "x", "x/f"]
+
+
+# --- per-image filtering ---------------------------------------------------------------------
+
+
+def _filtered(data: bytes, prefix: str = "", resolv: str = "") -> list[TarHeader]:
+    guard = Guard(warn=lambda _m: None)
+    out = []
+    for hdr, _body in image_members(
+        flatten(openers(data)),
+        prefix=prefix,
+        source="src",
+        location="loc",
+        resolv=resolv,
+        guard=guard,
+    ):
+        out.append(hdr)
+    return out
+
+
+def test_filter_drops_rewrites_and_touches() -> None:
+    data = layer(
+        (".dockerenv", "file", ""),
+        ("etc", "dir", None),
+        ("etc/hostname", "file", "h"),
+        ("etc/hosts", "file", "1.2.3.4 x\n"),
+        ("etc/resolv.conf", "file", "nameserver 1.1.1.1\n"),
+        ("etc/mtab", "symlink", "/proc/self/mounts"),
+    )
+    got = _filtered(data, prefix="p/")
+    assert [h.name for h in got] == [
+        "p/etc",
+        "p/etc/hosts",
+        "p/etc/resolv.conf",
+        "p/etc/mtab",
+        "p/dev",
+        "p/dev/pts",
+        "p/dev/shm",
+        "p/etc",
+        "p/etc/hosts",
+        "p/etc/resolv.conf",
+        "p/proc",
+        "p/sys",
+    ]
+    assert all(h.pax == {"LINUXKIT.source": "src", "LINUXKIT.location": "loc"} for h in got)
+    mtab = got[3]
+    assert mtab.mtime == 1492533000 and mtab.linkname == "/proc/self/mounts"
+    resolv = _filtered(data, resolv="/run/resolvconf/resolv.conf")[2]
+    assert resolv.typeflag == SYM and resolv.mode == 0o644 and resolv.size == 0
+
+
+def test_filter_touch_adds_mtab_when_missing() -> None:
+    got = _filtered(layer(("bin/x", "file", "x")))
+    mtab = next(h for h in got if h.name == "etc/mtab")
+    assert (mtab.typeflag, mtab.linkname, mtab.mode) == (SYM, "/proc/mounts", 0o755)
+
+
+def test_hard_links_must_stay_in_the_same_image() -> None:
+    data = layer(
+        ("good", "file", "g"),
+        ("ok", "link", "good"),
+        ("escape", "link", "../../outside"),
+        ("absent", "link", "/etc/shadow"),
+    )
+    got = {h.name: h for h in _filtered(data, prefix="containers/onboot/000-x/lower/")}
+    assert got["containers/onboot/000-x/lower/ok"].linkname == "containers/onboot/000-x/lower/good"
+    assert got["containers/onboot/000-x/lower/ok"].typeflag == LNK
+    assert "containers/onboot/000-x/lower/escape" not in got
+    assert "containers/onboot/000-x/lower/absent" not in got
+
+
+def test_members_below_escaping_symlinks_are_dropped() -> None:
+    """Across images sharing a destination (init images at /), a later member below a symlink
+    that leaves the destination would be written through it by an in-order extractor."""
+    guard = Guard(warn=lambda _m: None)
+    first = layer(
+        ("evil", "symlink", "/etc"), ("rel", "symlink", "../.."), ("inside", "symlink", "sub")
+    )
+    second = layer(
+        ("evil/passwd", "file", "root::0:0"), ("rel/x", "file", "x"), ("inside/ok", "file", "ok")
+    )
+    got = []
+    for i, data in enumerate((first, second)):
+        for hdr, _body in image_members(
+            flatten(openers(data)), prefix="", source="s", location=f"init[{i}]", guard=guard
+        ):
+            got.append(hdr.name)
+    assert "evil" in got and "rel" in got and "inside" in got
+    assert "evil/passwd" not in got and "rel/x" not in got
+    assert "inside/ok" in got  # a link that stays inside is written through, as LinuxKit does
+    assert guard.dropped == 2
+
+
+def test_only_a_symlink_may_replace_an_escaping_symlink() -> None:
+    guard = Guard(warn=lambda _m: None)
+    assert guard.admit(TarHeader("x", SYM, linkname="/etc"), "")
+    assert not guard.admit(TarHeader("x/f", REG), "")
+    assert guard.admit(TarHeader("x", DIR), "")  # mkdir keeps the link ...
+    assert not guard.admit(TarHeader("x/f", REG), "")  # ... so below it stays refused
+    assert not guard.admit(TarHeader("x", REG, pax={"LINUXKIT.source": "docker.io/a/b:1"}), "")
+    assert guard.admit(TarHeader("x", SYM, linkname="inside"), "")
+    assert guard.admit(TarHeader("x/f", REG), "")
+    assert guard.admit(TarHeader("y", SYM, linkname="/run/y"), "")
+    assert guard.admit(TarHeader("y", REG, pax={"LINUXKIT.source": "linuxkit.files"}), "")
+    assert guard.admit(TarHeader("y/z", REG), "")
+    assert not guard.admit(TarHeader("../f", REG), "")
+
+
+# --- config.json ------------------------------------------------------------------------------
+
+
+IMAGE = {"Env": ["PATH=/bin"], "Entrypoint": ["/bin/e"], "Cmd": ["--x"], "WorkingDir": "/w"}
+
+
+def test_go_json_escapes_like_encoding_json() -> None:
+    assert ociconfig.go_json({"a": "<&>", "b": []}) == (
+        b'{\n    "a": "\\u003c\\u0026\\u003e",\n    "b": []\n}'
+    )
+
+
+def test_precedence_yaml_label_image() -> None:
+    oci, runtime = ociconfig.config_to_oci({}, None, IMAGE, {})
+    assert oci["process"]["args"] == ["/bin/e", "--x"]
+    assert oci["process"]["env"] == ["PATH=/bin"] and oci["process"]["cwd"] == "/w"
+    assert oci["process"]["capabilities"] == {}
+    assert [n["type"] for n in oci["linux"]["namespaces"]] == ["pid", "mount"]
+    label = {"command": ["/l"], "cwd": "/lab", "env": ["L=1"], "capabilities": ["CAP_CHOWN"]}
+    oci, _ = ociconfig.config_to_oci({"capabilities.add": ["CAP_KILL"]}, label, IMAGE, {})
+    assert oci["process"]["args"] == ["/l"] and oci["process"]["cwd"] == "/lab"
+    assert oci["process"]["capabilities"]["effective"] == ["CAP_CHOWN", "CAP_KILL"]
+    oci, _ = ociconfig.config_to_oci({"command": [], "env": [], "cwd": ""}, label, IMAGE, {})
+    assert "args" not in oci["process"] and "env" not in oci["process"]
+    assert oci["process"]["cwd"] == "/lab"  # an empty cwd falls through
+    assert list(runtime) == ["cgroups", "mounts", "mkdir", "interfaces", "bindNS", "namespace"]
+
+
+def test_caps_all_none_and_unknown() -> None:
+    oci, _ = ociconfig.config_to_oci({"capabilities": ["All"]}, None, IMAGE, {})
+    assert len(oci["process"]["capabilities"]["bounding"]) == 41
+    oci, _ = ociconfig.config_to_oci(
+        {"capabilities": ["none"]}, {"capabilities": ["CAP_KILL"]}, IMAGE, {}
+    )
+    assert oci["process"]["capabilities"] == {}
+    with pytest.raises(ociconfig.ConfigError, match="unknown capability: all"):
+        ociconfig.config_to_oci({"capabilities": ["all", "CAP_CHOWN"]}, None, IMAGE, {})
+
+
+def test_mounts_binds_rlimits_devices_ids() -> None:
+    yaml = {
+        "binds": ["/a:/dev:ro"],
+        "tmpfs": ["/t:size=1m"],
+        "rlimits": [" nofile , 10, unlimited"],
+        "devices": [{"path": "/dev/null", "type": "c", "major": 1, "minor": 3, "mode": "0666"}],
+        "uid": "svc",
+        "additionalGids": ["root", 7],
+    }
+    oci, _ = ociconfig.config_to_oci(yaml, None, IMAGE, {"svc": 101})
+    dests = [m["destination"] for m in oci["mounts"]]
+    assert dests == sorted(dests)
+    dev = next(m for m in oci["mounts"] if m["destination"] == "/dev")
+    assert dev == {
+        "destination": "/dev",
+        "type": "bind",
+        "source": "/a",
+        "options": ["ro", "rbind"],
+    }
+    assert oci["process"]["rlimits"] == [
+        {"type": "RLIMIT_NOFILE", "hard": 18446744073709551615, "soft": 10}
+    ]
+    assert oci["linux"]["devices"][0]["fileMode"] == 0o666
+    assert oci["linux"]["resources"]["devices"][-1]["access"] == "rwm"
+    assert oci["process"]["user"] == {"uid": 101, "gid": 0, "additionalGids": [0, 7]}
+    with pytest.raises(ociconfig.ConfigError, match="Cannot find id: nobody"):
+        ociconfig.config_to_oci({"uid": "nobody"}, None, IMAGE, {})
+
+
+def test_runtime_bindns_per_key_merge() -> None:
+    _, runtime = ociconfig.config_to_oci(
+        {"runtime": {"bindNS": {"net": "/y"}}},
+        {"runtime": {"bindNS": {"net": "/l", "uts": "/u"}, "mkdir": ["/m"]}},
+        IMAGE,
+        {},
+    )
+    assert runtime["bindNS"]["net"] == "/y" and runtime["bindNS"]["uts"] == "/u"
+    assert runtime["mkdir"] == ["/m"]
+    assert json.loads(ociconfig.go_json(runtime))["namespace"] == ""
+
+
+def test_camelcase_keys_are_dropped_like_linuxkit() -> None:
+    yaml = {
+        "resources": {"memory": {"limit": 5, "kernelTCP": 1}, "hugepageLimits": [{"limit": 1}]},
+        "uidMappings": [{"hostID": 1000, "containerID": 1, "size": 1}],
+    }
+    oci, _ = ociconfig.config_to_oci(yaml, None, IMAGE, {})
+    assert oci["linux"]["resources"] == {"memory": {"limit": 5}}
+    assert oci["linux"]["uidMappings"] == [{"containerID": 0, "hostID": 0, "size": 1}]
