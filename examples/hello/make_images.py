@@ -76,6 +76,24 @@ def _run(cmd: Sequence[str], *, cwd: Path | None = None) -> str:
     return proc.stdout
 
 
+_updated = False
+
+
+def _apt(cmd: Sequence[str], *, cwd: Path | None = None) -> str:
+    """Run an apt command; if it fails (no or stale package lists), run ``apt-get update`` once
+    (as root) and try again."""
+    global _updated
+    try:
+        return _run(cmd, cwd=cwd)
+    except MakeImagesError as exc:
+        if _updated or os.geteuid() != 0:
+            raise MakeImagesError(f"{exc}\n(run 'apt-get update' and try again)") from exc
+    _updated = True
+    print("make_images: running apt-get update", file=sys.stderr)
+    _run(["apt-get", "update", "-qq"])
+    return _run(cmd, cwd=cwd)
+
+
 def _c_env() -> dict[str, str]:
     env = dict(os.environ)
     env["LC_ALL"] = "C"
@@ -92,7 +110,7 @@ class Debs:
 
     def candidate(self, package: str) -> tuple[str, str]:
         """The (version, file name) apt would download for ``package``."""
-        out = _run(["apt-cache", "show", "--no-all-versions", package])
+        out = _apt(["apt-cache", "show", "--no-all-versions", package])
         version = re.search(r"^Version: (.+)$", out, re.M)
         filename = re.search(r"^Filename: (.+)$", out, re.M)
         if not version or not filename:
@@ -103,13 +121,12 @@ class Debs:
         """The cached .deb of ``package``'s candidate version, downloaded if missing."""
         try:
             version, filename = self.candidate(package)
-        except MakeImagesError as exc:
+        except MakeImagesError:
+            # no package lists: whatever version is cached will do
             cached = sorted(self.cache_dir.glob(f"{package}_*.deb"))
             if cached:
                 return cached[-1]
-            raise MakeImagesError(
-                f"{exc}\n(is the package list there? run 'apt-get update' once)"
-            ) from exc
+            raise
         deb = self.cache_dir / filename
         if deb.is_file():
             return deb
@@ -118,7 +135,7 @@ class Debs:
         with tempfile.TemporaryDirectory(dir=self.cache_dir, prefix=".download-") as tmp:
             # _apt must be able to write there, or apt falls back to an unsandboxed download
             os.chmod(tmp, 0o755)
-            _run(["apt-get", "download", "-q", f"{package}={version}"], cwd=Path(tmp))
+            _apt(["apt-get", "download", "-q", f"{package}={version}"], cwd=Path(tmp))
             got = list(Path(tmp).glob("*.deb"))
             if len(got) != 1:
                 raise MakeImagesError(f"apt-get download {package}: expected one .deb, got {got}")
@@ -136,10 +153,19 @@ class Debs:
         return self._unpacked[package]
 
 
-def kernel_package() -> str:
-    """The versioned package behind Debian's ``linux-image-cloud-amd64`` metapackage."""
-    out = _run(["apt-cache", "depends", "linux-image-cloud-amd64"])
-    found = re.search(r"Depends: (linux-image-[0-9][^\s]*-cloud-amd64)", out)
+def kernel_package(cache_dir: Path) -> str:
+    """The versioned package behind Debian's ``linux-image-cloud-amd64`` metapackage (or, with
+    no package lists, the newest one cached)."""
+    pattern = r"(linux-image-[0-9][^\s_]*-cloud-amd64)"
+    try:
+        out = _apt(["apt-cache", "depends", "linux-image-cloud-amd64"])
+    except MakeImagesError:
+        cached = sorted(cache_dir.glob("linux-image-*-cloud-amd64_*.deb"))
+        found = re.match(pattern, cached[-1].name) if cached else None
+        if found:
+            return found.group(1)
+        raise
+    found = re.search("Depends: " + pattern, out)
     if not found:
         raise MakeImagesError("apt-cache depends linux-image-cloud-amd64 names no kernel")
     return found.group(1)
@@ -481,7 +507,7 @@ def make_images(
     with tempfile.TemporaryDirectory(prefix="make-images-debs-") as tmp:
         debs = Debs(cache_dir=cache_dir, work_dir=Path(tmp))
         made: dict[str, Path] = {}
-        package = kernel_package()
+        package = kernel_package(cache_dir)
         ktree, abi = kernel_tree(debs, package, modules)
         ref = f"{REGISTRY}/kernel:{KERNEL_TAG}"
         write_oci_archive(
