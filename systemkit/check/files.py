@@ -11,6 +11,14 @@ from systemkit.spec import types as st
 HIDDEN_AT_BOOT = ("var", "run", "tmp")
 """Top-level directories that init mounts a tmpfs on at boot."""
 
+_PUBLIC = (
+    "bin boot etc home lib lib64 media mnt opt sbin srv usr usr/bin usr/lib usr/lib64 "
+    "usr/libexec usr/local usr/local/bin usr/local/lib usr/local/sbin usr/local/share "
+    "usr/sbin usr/share etc/ssl etc/ssl/certs var var/lib var/log var/cache"
+)
+PUBLIC_DIRS = frozenset(_PUBLIC.split())
+"""Standard directories that everyone must be able to traverse (never 0700)."""
+
 
 def _norm(path: str) -> str:
     return "/".join(p for p in path.split("/") if p and p != ".")
@@ -117,7 +125,9 @@ def check_parent_modes(ctx: Context) -> None:
             continue
         parts = _norm(f.path).split("/")
         missing = [
-            "/".join(parts[:k]) for k in range(1, len(parts)) if "/".join(parts[:k]) not in declared
+            parent
+            for k in range(1, len(parts))
+            if (parent := "/".join(parts[:k])) not in declared and parent in PUBLIC_DIRS
         ]
         if not missing:
             continue

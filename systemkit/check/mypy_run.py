@@ -12,8 +12,10 @@ attached to the error before them as the hint.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 from systemkit.check.catalogue import MYPY_CODE
@@ -68,6 +70,35 @@ def parse_output(text: str) -> list[Diagnostic]:
     return out
 
 
+def _package_root() -> str | None:
+    """The directory holding the ``systemkit`` package when mypy cannot find it by itself.
+
+    An editable install (``pip install -e``) is found by Python through an import hook that
+    mypy does not follow; then the source checkout is put on mypy's search path. An ordinary
+    install in site-packages needs nothing (and mypy refuses site-packages in MYPYPATH).
+    """
+    import systemkit
+
+    root = Path(systemkit.__file__).resolve().parent.parent
+    if {"site-packages", "dist-packages"} & set(root.parts):
+        return None
+    return str(root)
+
+
+@contextlib.contextmanager
+def _mypypath(extra: str | None) -> Iterator[None]:
+    old = os.environ.get("MYPYPATH")
+    if extra is not None:
+        os.environ["MYPYPATH"] = os.pathsep.join(p for p in (extra, old) if p)
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop("MYPYPATH", None)
+        else:
+            os.environ["MYPYPATH"] = old
+
+
 def run_mypy(path: Path) -> list[Diagnostic]:
     """Run ``mypy --strict`` on a ``system.py``; its errors as diagnostics."""
     from mypy import api
@@ -88,7 +119,8 @@ def run_mypy(path: Path) -> list[Diagnostic]:
         str(cache),
         str(path),
     ]
-    stdout, stderr, status = api.run(args)
+    with _mypypath(_package_root()):
+        stdout, stderr, status = api.run(args)
     diags = parse_output(stdout)
     if status == 2 and not diags:
         first = (stderr or stdout).strip().splitlines()

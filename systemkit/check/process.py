@@ -3,7 +3,7 @@ devices (SK264) and init's runtime preparations (SK266-SK268)."""
 
 from __future__ import annotations
 
-from systemkit import validate
+from systemkit.check import values
 from systemkit.check.context import Context
 
 
@@ -62,9 +62,9 @@ def check_rlimits(ctx: Context) -> None:
     for e in ctx.containers():
         seen: dict[str, int] = {}
         for j, text in enumerate(e.spec.rlimits or ()):
-            if validate.rlimit(text) is not None:
+            if values.rlimit(text) is not None:
                 continue
-            name, soft, hard = (p.strip() for p in text.split(","))
+            name, soft, hard = (p.strip().lower() for p in text.split(","))
             key = name.upper().removeprefix("RLIMIT_")
             where = f"{e.path}.rlimits[{j}]"
             if key in seen:

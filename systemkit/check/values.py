@@ -52,6 +52,15 @@ def _mounts(ctx: Context, path: str, mounts: list[st.MountSpec] | None) -> None:
             )
 
 
+def rlimit(text: str) -> Problem | None:
+    """:func:`validate.rlimit`, with LinuxKit's case-insensitive ``unlimited``
+    (``" core , 0 , Unlimited "`` is accepted by LinuxKit)."""
+    parts = text.split(",")
+    if len(parts) == 3:
+        text = ",".join([parts[0], *(p.strip().lower() for p in parts[1:])])
+    return validate.rlimit(text)
+
+
 def _ids(ctx: Context, path: str, c: st.ImageConfig) -> None:
     for key, value in (("uid", c.uid), ("gid", c.gid)):
         if value is not None:
@@ -73,7 +82,7 @@ def check_container_values(ctx: Context) -> None:
         _each(ctx, f"{path}.binds.add", c.binds_add, validate.bind)
         _each(ctx, f"{path}.tmpfs", c.tmpfs, validate.tmpfs)
         _each(ctx, f"{path}.env", c.env, validate.env_entry)
-        _each(ctx, f"{path}.rlimits", c.rlimits, validate.rlimit)
+        _each(ctx, f"{path}.rlimits", c.rlimits, rlimit)
         for ns in _NAMESPACES:
             value = getattr(c, ns)
             if value is not None:
