@@ -309,12 +309,12 @@ class _FileReader:
             if dropped_by_linuxkit(cls, key):
                 self.note(
                     codes.DROPPED_BY_LINUXKIT,
-                    f"LinuxKit would silently drop `{key}` (it decodes this OCI struct with "
-                    "lower-cased field names); systemkit keeps and honours it",
+                    f"LinuxKit silently drops `{key}` (it decodes this OCI struct with "
+                    "lower-cased field names); systemkit keeps it in the spec",
                     knode,
                     fpath,
-                    "a build with `linuxkit build` ignores this field; systemkit's native "
-                    "backend applies it",
+                    "`linuxkit build` ignores this field: make sure the backend you build "
+                    "with applies it",
                 )
             values[fld.name] = value
             if fld.name == "name" and cls in (st.ImageSpec, st.VolumeSpec):
