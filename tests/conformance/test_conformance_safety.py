@@ -1,0 +1,298 @@
+"""Build safety: hostile layers cannot place content outside their destination, an
+interrupted build leaves nothing behind, and a rebuild gives identical bytes."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import os
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from systemkit.backends import build
+from systemkit.images import mediatypes as mt
+from systemkit.images import synth
+from systemkit.images.store import ImageStore
+from systemkit.spec.types import FileSpec, ImageSpec, KernelSpec, Spec
+
+SHARED = Path(__file__).resolve().parents[2] / ".." / "shared"
+sys.path.insert(0, str(SHARED / "conformance" / "tools"))
+import skgen  # noqa: E402
+
+
+def raw_layer(members: list[tuple[str, str, Any]]) -> bytes:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        for name, kind, data in members:
+            info = tarfile.TarInfo(name)
+            info.mtime = 1700000000
+            if kind == "dir":
+                info.type, info.mode = tarfile.DIRTYPE, 0o755
+                tar.addfile(info)
+            elif kind == "symlink":
+                info.type, info.linkname = tarfile.SYMTYPE, data
+                tar.addfile(info)
+            elif kind == "link":
+                info.type, info.linkname = tarfile.LNKTYPE, data
+                tar.addfile(info)
+            else:
+                raw = data.encode()
+                info.size, info.mode = len(raw), 0o644
+                tar.addfile(info, io.BytesIO(raw))
+    return buf.getvalue()
+
+
+def put_raw_image(store: ImageStore, ref: str, layers: list[bytes]) -> None:
+    descs = []
+    for data in layers:
+        digest, size = store.put_bytes(gzip.compress(data, mtime=0))
+        descs.append({"mediaType": mt.OCI_LAYER_GZIP, "digest": digest, "size": size})
+    config = synth.put_json(
+        store,
+        mt.OCI_CONFIG,
+        {
+            "architecture": "amd64",
+            "os": "linux",
+            "config": {"Cmd": ["/bin/x"]},
+            "rootfs": {"type": "layers", "diff_ids": []},
+        },
+    )
+    manifest = synth.put_json(
+        store,
+        mt.OCI_MANIFEST,
+        {"schemaVersion": 2, "mediaType": mt.OCI_MANIFEST, "config": config, "layers": descs},
+    )
+    store.tag(ref, manifest)
+
+
+def naive_extract(tar_path: Path, dest: Path) -> None:
+    """Extract in stream order the way a careless tool does: open() and makedirs() follow
+    symlinks, hard links are made with os.link. Names are joined below ``dest`` as they are."""
+    for m in skgen.read_tar(str(tar_path)):
+        target = os.path.join(dest, m["name"].lstrip("/"))
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        if m["type"] == "dir":
+            os.makedirs(target, exist_ok=True)
+        elif m["type"] == "symlink":
+            if os.path.lexists(target):
+                os.unlink(target)
+            os.symlink(m["linkname"], target)
+        elif m["type"] == "hardlink":
+            if os.path.lexists(target):
+                os.unlink(target)
+            os.link(os.path.join(dest, m["linkname"].lstrip("/")), target)
+        elif m["type"] == "file":
+            with open(target, "wb") as fh:
+                fh.write(m["data"])
+
+
+def listing(root: Path) -> set[str]:
+    return {str(p.relative_to(root)) for p in root.rglob("*")}
+
+
+def test_hostile_layers_stay_inside(tmp_path: Path) -> None:
+    area = tmp_path / "area"
+    outside = area / "outside"
+    outside.mkdir(parents=True)
+    (outside / "sentinel").write_text("untouched")
+    dest = area / "x" / "y" / "dest"
+    dest.mkdir(parents=True)
+    store = ImageStore(tmp_path / "store")
+    attack = raw_layer(
+        [
+            ("../../../outside/dotdot", "file", "escaped via .."),
+            ("a/../../../../outside/dotdot2", "file", "escaped via a/.."),
+            ("/abs-name", "file", "absolute name, kept inside"),
+            ("evil", "symlink", str(outside)),
+            ("rel", "symlink", "../../../../../outside"),
+            ("good", "file", "good"),
+            ("hl-ok", "link", "good"),
+            ("hl-out", "link", "../../../outside/sentinel"),
+            ("hl-abs", "link", str(outside / "sentinel")),
+        ]
+    )
+    # a second image writes below the first one's links (init images share /)
+    follow = raw_layer([("evil/pwned", "file", "through abs link"), ("rel/pwned", "file", "x")])
+    put_raw_image(store, "docker.io/hostile/attack:1", [attack])
+    put_raw_image(store, "docker.io/hostile/follow:1", [follow])
+    spec = Spec(
+        init=["docker.io/hostile/attack:1", "docker.io/hostile/follow:1"],
+        onboot=[ImageSpec(name="a", image="docker.io/hostile/attack:1")],
+        services=[ImageSpec(name="f", image="docker.io/hostile/follow:1")],
+        files=[
+            FileSpec(path="evil2", symlink=str(outside)),
+            FileSpec(path="evil2/f", contents="x"),
+        ],
+    )
+    out = tmp_path / "out"
+    out.mkdir()
+    lines: list[str] = []
+    (tar,) = build(
+        spec,
+        base_dir=tmp_path,
+        formats=("tar",),
+        out_dir=out,
+        cache_dir=tmp_path / "store",
+        arch="amd64",
+        progress=lines.append,
+    )
+    members = skgen.read_tar(str(tar))
+    names = [skgen.norm_path(m["name"]) for m in members]
+    assert not any(".." in n.split("/") for n in names)
+    assert "abs-name" in names and "containers/onboot/000-a/lower/abs-name" in names
+    for bad in ("evil/pwned", "rel/pwned", "evil2/f", "hl-out", "hl-abs"):
+        assert bad not in names
+        assert f"containers/onboot/000-a/lower/{bad}" not in names
+    links = {skgen.norm_path(m["name"]): m["linkname"] for m in members if m["type"] == "hardlink"}
+    assert links == {
+        "hl-ok": "good",
+        "containers/onboot/000-a/lower/hl-ok": "containers/onboot/000-a/lower/good",
+    }
+    assert any("leaves the image root" in line for line in lines)
+    before = listing(area)
+    naive_extract(tar, dest)
+    assert listing(area) - before <= {str(p.relative_to(area)) for p in dest.rglob("*")}
+    assert sorted(p.name for p in outside.iterdir()) == ["sentinel"]
+    assert (outside / "sentinel").read_text() == "untouched"
+    # GNU tar agrees: extraction succeeds and nothing lands outside.
+    gnu = area / "gnu"
+    gnu.mkdir()
+    subprocess.run(["tar", "-xf", str(tar), "-C", str(gnu)], check=True)
+    assert sorted(p.name for p in outside.iterdir()) == ["sentinel"]
+
+
+def _small_system(tmp_path: Path) -> tuple[Spec, Path]:
+    store = ImageStore(tmp_path / "store")
+    kernel = synth.put_image(store, [{"kernel": b"K" * 4096, "kernel.tar": _modules()}])
+    store.tag("docker.io/t/kernel:1", kernel)
+    init = synth.put_image(store, [{"init": "#!/bin/sh\n", "bin/sh": "sh"}])
+    store.tag("docker.io/t/init:1", init)
+    app = synth.put_image(store, [{"bin/app": os.urandom(300_000)}], config={"Cmd": ["/bin/app"]})
+    store.tag("docker.io/t/app:1", app)
+    spec = Spec(
+        kernel=KernelSpec(image="docker.io/t/kernel:1", cmdline="console=ttyS0"),
+        init=["docker.io/t/init:1"],
+        onboot=[ImageSpec(name="app", image="docker.io/t/app:1")],
+        services=[ImageSpec(name="svc", image="docker.io/t/app:1", readonly=True)],
+        files=[FileSpec(path="etc/motd", contents="hi\n", mode="0644")],
+    )
+    return spec, tmp_path / "store"
+
+
+def _modules() -> bytes:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        info = tarfile.TarInfo("lib/modules/1.0/m.ko")
+        info.size = 3
+        tar.addfile(info, io.BytesIO(b"mod"))
+    return buf.getvalue()
+
+
+ALL = ("tar", "kernel+initrd", "tar-kernel-initrd")
+
+
+def test_interrupted_build_leaves_nothing(tmp_path: Path) -> None:
+    spec, store = _small_system(tmp_path)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "keep.txt").write_text("mine")
+    for stop_at in ("Add onboot containers:", "Add files:"):
+
+        def progress(line: str, stop_at: str = stop_at) -> None:
+            if line.startswith(stop_at):
+                raise KeyboardInterrupt
+
+        with pytest.raises(KeyboardInterrupt):
+            build(
+                spec,
+                base_dir=tmp_path,
+                formats=ALL,
+                out_dir=out,
+                cache_dir=store,
+                arch="amd64",
+                progress=progress,
+            )
+        assert sorted(p.name for p in out.iterdir()) == ["keep.txt"]
+
+
+def test_failed_derivation_leaves_nothing(tmp_path: Path) -> None:
+    """A format that cannot be made (no kernel) fails before anything appears."""
+    spec, store = _small_system(tmp_path)
+    out = tmp_path / "out"
+    out.mkdir()
+    from systemkit.diagnostics import SystemkitError
+
+    no_kernel = Spec(init=spec.init, onboot=spec.onboot)
+    with pytest.raises(SystemkitError, match="needs a kernel"):
+        build(
+            no_kernel,
+            base_dir=tmp_path,
+            formats=("tar", "kernel+initrd"),
+            out_dir=out,
+            cache_dir=store,
+            arch="amd64",
+        )
+    assert list(out.iterdir()) == []
+
+
+def test_sigint_in_a_subprocess_leaves_nothing(tmp_path: Path) -> None:
+    spec, store = _small_system(tmp_path)
+    from systemkit.spec.codec import spec_bytes
+
+    (tmp_path / "spec.json").write_bytes(spec_bytes(spec))
+    out = tmp_path / "out"
+    out.mkdir()
+    script = f"""
+import os, signal, sys, time
+from pathlib import Path
+from systemkit.backends import build
+from systemkit.spec.codec import load_spec
+spec = load_spec(Path({str(tmp_path / "spec.json")!r}).read_bytes())
+def progress(line):
+    if line.startswith("Add services"):
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(5)
+try:
+    build(spec, base_dir=Path({str(tmp_path)!r}), formats={ALL!r}, out_dir=Path({str(out)!r}),
+          cache_dir=Path({str(store)!r}), arch="amd64", progress=progress)
+except KeyboardInterrupt:
+    sys.exit(130)
+"""
+    proc = subprocess.run([sys.executable, "-c", script], timeout=60, check=False)
+    assert proc.returncode == 130
+    assert list(out.iterdir()) == []
+
+
+def test_rebuild_is_byte_identical(tmp_path: Path) -> None:
+    spec, store = _small_system(tmp_path)
+    first = tmp_path / "one"
+    second = tmp_path / "two"
+    first.mkdir()
+    second.mkdir()
+    a = build(spec, base_dir=tmp_path, formats=ALL, out_dir=first, cache_dir=store, arch="amd64")
+    b = build(spec, base_dir=tmp_path, formats=ALL, out_dir=second, cache_dir=store, arch="amd64")
+    assert [p.name for p in a] == [
+        "system.tar",
+        "system-kernel",
+        "system-initrd.img",
+        "system-cmdline",
+        "system-initrd.tar",
+    ]
+    for x, y in zip(a, b, strict=True):
+        assert x.read_bytes() == y.read_bytes(), x.name
+    initrd = (first / "system-initrd.img").read_bytes()
+    assert initrd[:2] == b"\x1f\x8b" and initrd[4:8] == b"\0\0\0\0"  # gzip mtime 0
+    assert initrd[3] & 0x08 == 0  # no file name in the gzip header
+    _segments, entries = skgen.parse_initrd(str(first / "system-initrd.img"))
+    paths = [e["path"] for e in entries]
+    assert "boot" in paths and not any(p.startswith("boot/") for p in paths)
+    assert "lib/modules/1.0/m.ko" in paths
+    with tarfile.open(first / "system-initrd.tar") as t:
+        assert t.getnames() == ["kernel", "initrd.img", "cmdline"]
+        kernel = t.extractfile("kernel")
+        assert kernel is not None and kernel.read() == b"K" * 4096
