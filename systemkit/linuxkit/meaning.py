@@ -4,7 +4,7 @@ Two deliberate or unavoidable differences separate a systemkit spec from what ``
 works with:
 
 * LinuxKit silently drops the camelCase keys of OCI structs (reference §1.5); systemkit keeps
-  in the spec. :func:`linuxkit_meaning` drops them, as LinuxKit would.
+  them in the spec. :func:`linuxkit_meaning` drops them, as LinuxKit would.
 * Some LinuxKit fields are plain Go values without ``omitempty``: LinuxKit cannot tell an unset
   field from its zero value (``directory: false``, a mount's ``destination: ""``, a device's
   ``major: 0``) and prints the zero value back in ``--dry-run``. Both mean the same thing;
