@@ -12,6 +12,7 @@ import io
 import json
 import subprocess
 import tarfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +58,10 @@ _DEFAULT_MOUNTS: list[dict[str, Any]] = [
         "options": ["nosuid", "noexec", "nodev", "relatime", "ro"],
     },
 ]
+
+
+Bundle = tuple[str, list[str], bool]
+"""A bundle to lay out: name, process args, read-only."""
 
 
 def _config(args: list[str], readonly: bool) -> dict[str, Any]:
@@ -142,11 +147,12 @@ def handmade_build(
     images: Path,
     out: Path,
     *,
-    onboot: list[tuple[str, list[str], bool]],
-    services: list[tuple[str, list[str], bool]],
+    onboot: Sequence[Bundle],
+    services: Sequence[Bundle],
+    onshutdown: Sequence[Bundle] = (),
     cmdline: str,
 ) -> tuple[Path, Path]:
-    """Lay out kernel modules, the init image and bundles (name, args, readonly) under
+    """Lay out kernel modules, the init image and bundles under
     ``out/root`` and pack them as a kernel+initrd build; returns (kernel, initrd)."""
     root = out / "root"
     kernel_image = _layer(images / "kernel.oci.tar")
@@ -161,6 +167,7 @@ def handmade_build(
     _extract(_layer(images / "init.oci.tar"), root)
     sections = [("onboot", f"{i:03d}-{n}", a, r) for i, (n, a, r) in enumerate(onboot)]
     sections += [("services", n, a, r) for n, a, r in services]
+    sections += [("onshutdown", f"{i:03d}-{n}", a, r) for i, (n, a, r) in enumerate(onshutdown)]
     for section, name, args, readonly in sections:
         bundle = f"/containers/{section}/{name}"
         path = root / bundle.lstrip("/")
@@ -215,6 +222,7 @@ def test_init_runs_bundles_in_order_and_stops_lingering_services(
             ("quick", sh("echo 'quick: service up'; exit 0"), False),
             ("ticker", sh("while :; do echo 'ticker: tick'; sleep 1; done"), False),
         ],
+        onshutdown=[("bye", sh("echo 'bye: onshutdown container'"), True)],
         cmdline="console=ttyS0 quiet",
     )
     with QemuSession(kernel, initrd, "console=ttyS0 quiet systemkit.linger=3", console=None) as vm:
@@ -231,6 +239,9 @@ def test_init_runs_bundles_in_order_and_stops_lingering_services(
         vm.expect("systemkit-init: all onboot containers done", timeout=30)
         vm.expect("systemkit-init: all services started", timeout=30)
         vm.expect("systemkit-init: stopping services after 3s", timeout=60)
+        vm.expect("systemkit-init: onshutdown 000-bye: starting", timeout=30)
+        vm.expect("bye: onshutdown container", timeout=30)
+        vm.expect("systemkit-init: all onshutdown containers done", timeout=30)
         vm.expect("systemkit-init: powering off", timeout=30)
         result = vm.wait(BOOT_TIMEOUT)
     assert result.powered_off, result.output()

@@ -7,8 +7,10 @@
 #   3. Run every /containers/onboot/* bundle in lexical order, one after the other: first its
 #      runtime.json (mkdir entries, then mounts in order), then `runc run --bundle DIR ID`.
 #   4. Start every /containers/services/* bundle the same way, in the background.
-#   5. Power off when all services have exited, or after systemkit.linger=SECONDS (default 5)
-#      from the kernel command line; systemkit.linger=forever keeps the system running.
+#   5. When all services have exited, or systemkit.linger=SECONDS (kernel command line,
+#      default 5) after they started, stop the services that still run, run every
+#      /containers/onshutdown/* bundle like the onboot ones, and power off.
+#      systemkit.linger=forever keeps the system running.
 #
 # Every line it prints starts with "systemkit-init: ".
 
@@ -184,19 +186,24 @@ prepare() {
 }
 
 # ---- onboot ---------------------------------------------------------------------------------
-for bundle in /containers/onboot/*; do
-    [ -d "$bundle" ] || continue
-    name=${bundle##*/}
-    say "onboot $name: starting"
-    if prepare "$bundle"; then
-        runc run --bundle "$bundle" "onboot-$name" </dev/null
-        status=$?
-        say "onboot $name: exited with status $status"
-        runc delete -f "onboot-$name" >/dev/null 2>&1
-    else
-        say "onboot $name: not started: preparing the bundle failed"
-    fi
-done
+# run_in_order SECTION: run every /containers/SECTION/* bundle in lexical order, one at a time
+run_in_order() {
+    for bundle in /containers/"$1"/*; do
+        [ -d "$bundle" ] || continue
+        name=${bundle##*/}
+        say "$1 $name: starting"
+        if prepare "$bundle"; then
+            runc run --bundle "$bundle" "$1-$name" </dev/null
+            status=$?
+            say "$1 $name: exited with status $status"
+            runc delete -f "$1-$name" >/dev/null 2>&1
+        else
+            say "$1 $name: not started: preparing the bundle failed"
+        fi
+    done
+}
+
+run_in_order onboot
 say "all onboot containers done"
 
 # ---- services -------------------------------------------------------------------------------
@@ -248,4 +255,10 @@ while :; do
     waited=$((waited + 1))
 done
 [ -n "$pids" ] && say "all services done"
+
+# ---- onshutdown -----------------------------------------------------------------------------
+if [ -d /containers/onshutdown ]; then
+    run_in_order onshutdown
+    say "all onshutdown containers done"
+fi
 finish 0
