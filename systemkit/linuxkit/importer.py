@@ -118,12 +118,19 @@ class _Generator:
         return self.value(item, (cls, name))
 
     def source(self, rel: str) -> str:
-        """A spec source (relative to base_dir) as seen from the generated file's directory."""
+        """A spec source (relative to base_dir) as seen from the generated file's directory.
+
+        A home-directory file that is reached only by climbing up to the home directory (or
+        above) is written ``~/...`` (the model expands it), as LinuxKit users write SSH keys.
+        """
         full = os.path.normpath(os.path.join(self.lowered.base_dir, rel))
-        home = os.path.expanduser("~")
-        if full.startswith(home.rstrip("/") + "/"):
-            return "~/" + os.path.relpath(full, home)
-        return Path(os.path.relpath(full, self.output_dir)).as_posix()
+        local = Path(os.path.relpath(full, self.output_dir)).as_posix()
+        home = os.path.expanduser("~").rstrip("/")
+        if local.startswith("../") and home and full.startswith(home + "/"):
+            common = os.path.commonpath([full, str(self.output_dir)])
+            if len(common) <= len(home):
+                return "~/" + Path(os.path.relpath(full, home)).as_posix()
+        return local
 
     def system(self) -> Call:
         spec = self.lowered.spec
