@@ -259,6 +259,14 @@ RULES: tuple[Rule, ...] = (
         summary="duplicate service name",
     ),
     _r(
+        "SK202",
+        "names",
+        "Two volumes with one name share a directory; LinuxKit refuses it.",
+        _py('system = System(volumes=[Volume("data"), Volume("data")])'),
+        _py('system = System(volumes=[Volume("data"), Volume("logs")])'),
+        summary="duplicate volume name",
+    ),
+    _r(
         "SK203",
         "names",
         "LinuxKit checks only services. Onboot and onshutdown directories are numbered "
@@ -275,14 +283,6 @@ RULES: tuple[Rule, ...] = (
         ),
         W,
         "a container name used twice (within onboot/onshutdown, or across sections)",
-    ),
-    _r(
-        "SK202",
-        "names",
-        "Two volumes with one name share a directory; LinuxKit refuses it.",
-        _py('system = System(volumes=[Volume("data"), Volume("data")])'),
-        _py('system = System(volumes=[Volume("data"), Volume("logs")])'),
-        summary="duplicate volume name",
     ),
     # --- label defaults -----------------------------------------------------------------------
     _r(

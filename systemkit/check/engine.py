@@ -88,9 +88,11 @@ def merge_constructor_findings(
     return kept
 
 
-SUPERSEDED_BY = {"SK225": "SK104"}
-"""A spec-level finding dropped when the model constructor already reported the stricter one
-for the same object (the model refuses a relative mount destination; YAML only warns)."""
+SUPERSEDED_BY = {"SK225": "SK104", "SK243": "SK103"}
+"""A spec-level finding dropped when the model constructor already reported this other one for
+the same object: the model refuses a relative mount destination (YAML only warns), and a file
+whose mode the model refused is lowered without a mode (its parent-mode warning would talk
+about a default mode the user did not ask for)."""
 
 
 def drop_superseded(
