@@ -33,7 +33,7 @@ def make_system(n: int) -> System:
         Service(
             f"svc{j}",
             f"example/svc{j}:1.{j % 7}",
-            env=[f"PATH=/bin:/usr/bin", f"INDEX={j}"],
+            env=["PATH=/bin:/usr/bin", f"INDEX={j}"],
             binds_add=[f"data{j % 20}:/data", f"/var/lib/svc{j}:/var/lib/svc:rw,rbind"],
             capabilities_add=["CAP_NET_ADMIN"],
             tmpfs=["/tmp:size=64m,mode=1777"],

@@ -72,8 +72,8 @@ type "str"; expected "Iterable[Capability | Literal['CAP_CHOWN', ...]] | None"  
 mypy keeps an incremental cache in `$XDG_CACHE_HOME/systemkit/mypy` (else
 `~/.cache/systemkit/mypy`; `$SYSTEMKIT_MYPY_CACHE` overrides it), so systemkit's own modules are
 analysed once and a re-check only looks at the user's file. Measured on this project's machine
-(2 cores; `python benchmarks/check.py --mypy`) for a `system.py` of 20 lines that only imports systemkit, the whole
-`systemkit check system.py` command (start-up, load, rules and mypy):
+(2 cores; `python benchmarks/check.py --mypy`) for a `system.py` of 20 lines that only imports
+systemkit, the whole `systemkit check system.py` command (start-up, load, rules and mypy):
 
 | run | time |
 |---|---|
