@@ -5,6 +5,8 @@ the generated config.json and runtime.json run under a real runc."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -19,9 +21,11 @@ BOOT_TIMEOUT = 180.0
 """Seconds the boot may take under TCG (about 8 here)."""
 
 
-def build_hello(store_root: Path, out: Path) -> Path:
-    """The hello system's kernel+initrd build in ``out`` (``systemkit build``, native backend,
-    reading the store at ``store_root``); returns its NAME prefix."""
+@pytest.fixture(scope="module")
+def hello_build(hello_store: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The hello system's kernel+initrd build (``systemkit build``, native backend, reading the
+    store the images were imported into); returns its NAME prefix."""
+    out = tmp_path_factory.mktemp("hello-build")
     code = main(
         [
             "build",
@@ -35,7 +39,7 @@ def build_hello(store_root: Path, out: Path) -> Path:
             "--name",
             "hello",
             "--cache",
-            str(store_root),
+            str(hello_store),
             "--quiet",
         ]
     )
@@ -48,10 +52,8 @@ def build_hello(store_root: Path, out: Path) -> Path:
     return out / "hello"
 
 
-def test_hello_boots_runs_its_containers_and_powers_off(hello_store: Path, tmp_path: Path) -> None:
-    out = tmp_path / "out"
-    out.mkdir()
-    build = find_kernel_initrd(build_hello(hello_store, out))
+def test_hello_boots_runs_its_containers_and_powers_off(hello_build: Path) -> None:
+    build = find_kernel_initrd(hello_build)
     assert build.cmdline == "console=ttyS0 quiet"
     result = run_qemu(
         build.kernel,
@@ -77,3 +79,39 @@ def test_hello_boots_runs_its_containers_and_powers_off(hello_store: Path, tmp_p
     assert result.powered_off, result.output()
     assert not result.timed_out
     print(f"hello booted and powered off in {result.seconds:.1f}s under TCG")
+
+
+def _systemkit_run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "systemkit", "run", "qemu", *args],
+        capture_output=True,
+        text=True,
+        timeout=BOOT_TIMEOUT + 30,
+        check=False,
+    )
+
+
+def test_cli_boots_with_the_console_on_stdout_and_exits_0(hello_build: Path) -> None:
+    proc = _systemkit_run(
+        str(hello_build.parent),
+        "--timeout",
+        str(BOOT_TIMEOUT),
+        "--mem",
+        "384M",
+        "--cmdline-append",
+        "systemkit.test=cli",
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "systemkit-init: kernel command line: console=ttyS0 quiet systemkit.test=cli" in (
+        proc.stdout
+    )
+    assert "hello: onboot container says hello" in proc.stdout
+    assert "greeter: goodbye" in proc.stdout
+    assert "systemkit: the guest powered off after" in proc.stderr
+
+
+def test_cli_exits_1_when_the_timeout_passes(hello_build: Path) -> None:
+    # the boot takes about 6 seconds, so after 2 it is still going
+    proc = _systemkit_run(str(hello_build), "--timeout", "2")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "systemkit: timed out after 2s; qemu stopped" in proc.stderr

@@ -79,6 +79,7 @@ hostname systemkit 2>/dev/null
 ip link set lo up 2>/dev/null
 
 say "started (kernel $(uname -r))"
+say "kernel command line: $(cat /proc/cmdline)"
 
 if ! grep -qw overlay /proc/filesystems; then
     modprobe overlay 2>/dev/null || {
