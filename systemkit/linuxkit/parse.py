@@ -468,14 +468,16 @@ class _FileReader:
         try:
             return normalise(value)
         except InvalidReference as exc:
-            self.error(
-                codes.BAD_IMAGE_REF,
-                f"malformed image reference: {exc}",
-                node,
-                path,
+            hint = (
                 "write NAME[:TAG][@sha256:DIGEST], e.g. linuxkit/init:<tag> or "
-                "registry.example.com/team/app:1.2",
+                "registry.example.com/team/app:1.2"
             )
+            if value.startswith("@pkg:"):
+                hint = (
+                    "systemkit does not resolve LinuxKit's `@pkg:` templates: write the tag "
+                    "`linuxkit pkg show-tag` prints, or compute it in system.py"
+                )
+            self.error(codes.BAD_IMAGE_REF, f"malformed image reference: {exc}", node, path, hint)
             return _BAD
 
     def mode(self, node: Node, value: str, path: str) -> Any:

@@ -191,3 +191,9 @@ def test_missing_source_is_an_error_unless_optional(tmp_path: Path) -> None:
         "sys.yml:3:13",
         "$.files[0].source",
     )
+
+
+def test_pkg_templates_are_not_resolved() -> None:
+    (diag,) = errors_of('onboot:\n  - name: a\n    image: "@pkg:../pkg/foo"\n')
+    assert (diag.code, where(diag)) == ("SK005", "sys.yml:3:12")
+    assert "@pkg:" in (diag.hint or "")
