@@ -10,7 +10,7 @@ from pathlib import Path
 
 import attrs
 
-from systemkit.check import defaults, files, mounts, names, process, refs, system, values
+from systemkit.check import defaults, files, mounts, names, process, refs, suppress, system, values
 from systemkit.check.context import Context
 from systemkit.check.labels import LabelSource
 from systemkit.check.locate import Locator
@@ -186,6 +186,7 @@ def _check_python(
     from systemkit.loader import load_collecting, select
     from systemkit.model.lower import lower
 
+    suppress.reset()  # the user's file registers its ignore() calls again as it runs
     systems, collected = load_collecting(path)
     if not systems:
         return finish(collected)

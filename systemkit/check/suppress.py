@@ -36,6 +36,11 @@ def ignore(obj: L, *codes: str) -> L:
     return obj
 
 
+def reset() -> None:
+    """Forget every :func:`ignore` (before loading a file again)."""
+    _IGNORED.clear()
+
+
 def _codes_in_comment(line: str) -> set[str] | None:
     m = _COMMENT.search(line)
     if m is None:
