@@ -35,6 +35,11 @@ class AtomicOutputs:
         self._scratch.append(path)
         return path
 
+    def promote(self, scratch: Path, final_name: str) -> None:
+        """Turn a scratch file into an output that becomes ``final_name`` on commit."""
+        self._scratch.remove(scratch)
+        self._pending.append((scratch, self.out_dir / final_name))
+
     @contextlib.contextmanager
     def open(self, final_name: str) -> Iterator[BinaryIO]:
         with self.temp(final_name).open("wb") as fh:

@@ -8,7 +8,6 @@ has ``ucode``. gzip is written with mtime 0 and no file name, so outputs are byt
 
 from __future__ import annotations
 
-import gzip
 import shutil
 from collections.abc import Iterable
 from pathlib import Path
@@ -18,6 +17,7 @@ from systemkit.assemble.tarstream import DEFAULT_MTIME, REG, TarHeader, TarWrite
 from systemkit.diagnostics import SystemkitError
 from systemkit.outputs.atomic import AtomicOutputs
 from systemkit.outputs.cpio import NewcWriter
+from systemkit.outputs.pgzip import ParallelGzipWriter
 
 FORMATS: dict[str, str] = {
     "tar": "NAME.tar: the filesystem tar",
@@ -43,51 +43,39 @@ def _copy(src: BinaryIO, dst: BinaryIO, size: int) -> None:
 
 
 def split_initrd(tar_path: Path, kernel_out: Path, initrd_out: Path, ucode_out: Path) -> str:
-    """Read the filesystem tar once: write the kernel, the gzip'd cpio and the microcode cpio
-    (``ucode_out`` is removed when there is none); return the cmdline.
+    """Read the filesystem tar once: write the kernel, the gzip'd cpio (padded to 4 bytes) and
+    the microcode cpio (``ucode_out`` is removed when there is none); return the cmdline.
 
     Raises :class:`OutputError` if the tar has no ``boot/kernel``.
     """
     cmdline = b""
     found_kernel = found_ucode = False
     with tar_path.open("rb") as src, initrd_out.open("wb") as raw:
-        gz: gzip.GzipFile | None = None
-        cpio: NewcWriter | None = None
-        gz_start = 0
-        for hdr, body in iter_tar(src):
-            name = hdr.name
-            if name == "boot/kernel":
-                found_kernel = True
-                with kernel_out.open("wb") as kf:
-                    _copy(body, kf, hdr.size)  # type: ignore[arg-type]
-            elif name == "boot/cmdline":
-                cmdline = body.read()
-            elif name == "boot/ucode.cpio":
-                found_ucode = True
-                with ucode_out.open("wb") as uf:
-                    _copy(body, uf, hdr.size)  # type: ignore[arg-type]
-            elif name.startswith("boot/"):
-                continue
-            else:
-                if gz is None:
-                    gz_start = raw.tell()
-                    gz = gzip.GzipFile(
-                        filename="", mode="wb", fileobj=raw, compresslevel=GZIP_LEVEL, mtime=0
-                    )
-                    cpio = NewcWriter(gz)
-                assert cpio is not None
-                cpio.add_tar_member(hdr, body)
-        if gz is None:
-            gz_start = raw.tell()
-            gz = gzip.GzipFile(
-                filename="", mode="wb", fileobj=raw, compresslevel=GZIP_LEVEL, mtime=0
-            )
+        gz = ParallelGzipWriter(raw, level=GZIP_LEVEL)
+        try:
             cpio = NewcWriter(gz)
-        assert cpio is not None
-        cpio.close()
+            for hdr, body in iter_tar(src):
+                name = hdr.name
+                if name == "boot/kernel":
+                    found_kernel = True
+                    with kernel_out.open("wb") as kf:
+                        _copy(body, kf, hdr.size)  # type: ignore[arg-type]
+                elif name == "boot/cmdline":
+                    cmdline = body.read()
+                elif name == "boot/ucode.cpio":
+                    found_ucode = True
+                    with ucode_out.open("wb") as uf:
+                        _copy(body, uf, hdr.size)  # type: ignore[arg-type]
+                elif name.startswith("boot/"):
+                    continue
+                else:
+                    cpio.add_tar_member(hdr, body)
+            cpio.close()
+        except BaseException:
+            gz.abort()
+            raise
         gz.close()
-        length = raw.tell() - gz_start
-        raw.write(b"\0" * (-length % 4))
+        raw.write(b"\0" * (-raw.tell() % 4))
     if not found_kernel:
         raise OutputError("the system has no kernel (boot/kernel), which this format needs")
     if not found_ucode:
@@ -105,11 +93,13 @@ def write_formats(tar_path: Path, formats: Iterable[str], outs: AtomicOutputs, n
             gz = outs.scratch("initrd")
             ucode = outs.scratch("ucode")
             cmdline = split_initrd(tar_path, kernel, gz, ucode)
-            with outs.open(f"{name}-initrd.img") as fh:
-                for part in (ucode, gz):
-                    if part.exists():
+            if ucode.exists():
+                with outs.open(f"{name}-initrd.img") as fh:
+                    for part in (ucode, gz):
                         with part.open("rb") as src:
                             shutil.copyfileobj(src, fh, 1 << 20)
+            else:
+                outs.promote(gz, f"{name}-initrd.img")
             if cmdline:
                 with outs.open(f"{name}-cmdline") as fh:
                     fh.write(cmdline.encode("utf-8", "surrogateescape"))

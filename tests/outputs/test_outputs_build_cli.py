@@ -145,3 +145,23 @@ def test_cli_build_errors_are_one_line(tmp_path: Path) -> None:
     res = run("demo.yml", "--cache", str(store), "--dir", "out", "-f", "iso-efi", cwd=tmp_path)
     assert res.returncode == 1 and "cannot build format 'iso-efi'" in res.stderr
     assert list((tmp_path / "out").iterdir()) == []
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_parallel_gzip_is_standard_and_thread_independent(threads: int) -> None:
+    import gzip
+    import os
+
+    from systemkit.outputs.pgzip import ParallelGzipWriter
+
+    data = os.urandom(700_000) + b"systemkit " * 200_000 + os.urandom(5)
+    reference = io.BytesIO()
+    with ParallelGzipWriter(reference, threads=1, block=1 << 17) as w:
+        w.write(data)
+    out = io.BytesIO()
+    with ParallelGzipWriter(out, threads=threads, block=1 << 17) as w:
+        for i in range(0, len(data), 65_537):
+            w.write(data[i : i + 65_537])
+    assert out.getvalue() == reference.getvalue()
+    assert gzip.decompress(out.getvalue()) == data
+    assert out.getvalue()[3] == 0 and out.getvalue()[4:8] == b"\0\0\0\0"  # no name, mtime 0
