@@ -68,6 +68,19 @@ _ENTRY_RE = re.compile(r"^\$\.(services|volumes)\[(\d+)\]$")
 _TRUST_KEYS = ("image", "org")
 
 
+MAX_NODE_VISITS = 400_000
+"""Nodes read from one document, aliases expanded (yaml.v3's limit): beyond it, an alias bomb."""
+
+
+class _Abort(Exception):
+    """Reading cannot go on (recursive or excessive aliases)."""
+
+    def __init__(self, node: yaml.Node, message: str) -> None:
+        super().__init__(message)
+        self.node = node
+        self.message = message
+
+
 class _Bad:
     """Marker for a value that could not be read (its diagnostic is already recorded)."""
 
@@ -119,6 +132,8 @@ class _FileReader:
         self.notes: list[Diagnostic] = []
         self.locations: dict[str, Location] = {}
         self.names: list[tuple[str, int, str]] = []
+        self.visits = 0
+        self.active: set[int] = set()
         self._finishers: dict[type[Any], Callable[[dict[str, Any], dict[str, Node], str], bool]]
         self._finishers = {
             st.FileSpec: self._finish_file,
@@ -189,7 +204,20 @@ class _FileReader:
             )
             raise UserError(self.errors)
         self.locations["$"] = self.loc(root)
-        spec = self.read_object(root, st.Spec, "$")
+        try:
+            spec = self.read_value(root, st.Spec, "$", None)
+        except _Abort as abort:
+            self.errors = [
+                Diagnostic(
+                    codes.INVALID_YAML.code,
+                    Severity.ERROR,
+                    f"invalid YAML: {abort.message}",
+                    self.loc(abort.node),
+                    "$",
+                    "expand the aliases by hand",
+                )
+            ]
+            raise UserError(self.errors) from None
         check_unique_names(self.names, self.locations, self.errors)
         if not isinstance(spec, st.Spec):
             raise UserError(sorted(self.errors, key=Diagnostic.sort_key))
@@ -209,6 +237,9 @@ class _FileReader:
 
     def pairs(self, node: yaml.MappingNode, path: str) -> list[tuple[Node, str, Node]] | None:
         """The (key node, key, value node) of a mapping, merges applied; None if a key is bad."""
+        self.visits += len(node.value)
+        if self.visits > MAX_NODE_VISITS:
+            raise _Abort(node, "the document expands to too many nodes (excessive aliasing)")
         explicit: list[tuple[Node, str, Node]] = []
         merged: list[tuple[Node, str, Node]] = []
         seen: dict[str, Node] = {}
@@ -395,6 +426,20 @@ class _FileReader:
     # --- values ------------------------------------------------------------------------------
 
     def read_value(
+        self, node: Node, hint: Any, path: str, owner: tuple[type[Any], str] | None
+    ) -> Any:
+        self.visits += 1
+        if self.visits > MAX_NODE_VISITS:
+            raise _Abort(node, "the document expands to too many nodes (excessive aliasing)")
+        if id(node) in self.active:
+            raise _Abort(node, "an alias refers to a node that contains it (recursive alias)")
+        self.active.add(id(node))
+        try:
+            return self._read_value(node, hint, path, owner)
+        finally:
+            self.active.discard(id(node))
+
+    def _read_value(
         self, node: Node, hint: Any, path: str, owner: tuple[type[Any], str] | None
     ) -> Any:
         if attrs.has(hint):

@@ -197,3 +197,29 @@ def test_pkg_templates_are_not_resolved() -> None:
     (diag,) = errors_of('onboot:\n  - name: a\n    image: "@pkg:../pkg/foo"\n')
     assert (diag.code, where(diag)) == ("SK005", "sys.yml:3:12")
     assert "@pkg:" in (diag.hint or "")
+
+
+def test_recursive_alias_is_an_error() -> None:
+    (diag,) = errors_of("init: &a\n  - x\n  - *a\n")
+    assert diag.code == "SK001" and "recursive alias" in diag.message
+
+
+def test_alias_bomb_is_an_error() -> None:
+    options = ", ".join(["x"] * 100)
+    mounts = ", ".join(["*m"] * 99)
+    text = (
+        "onboot:\n"
+        f"  - &c {{name: a, image: alpine, mounts: [&m {{options: [{options}]}}, {mounts}]}}\n"
+        + "  - *c\n"
+        * 99
+    )
+    (diag,) = errors_of(text)
+    assert diag.code == "SK001" and "excessive aliasing" in diag.message
+
+
+def test_merge_key_bomb_is_an_error() -> None:
+    levels = ["  - &l0 {name: a, image: alpine}"]
+    for i in range(1, 12):
+        levels.append(f"  - &l{i} {{<<: [" + ", ".join([f"*l{i - 1}"] * 10) + "]}")
+    (diag,) = errors_of("onboot:\n" + "\n".join(levels) + "\n")
+    assert diag.code == "SK001" and "excessive aliasing" in diag.message
