@@ -121,6 +121,28 @@ def _describe_expected(hint: Any) -> str:
     return str(hint)
 
 
+def _generic_type_hint(hint: Any) -> str:
+    """How to write a value of this type in YAML."""
+    if attrs.has(hint):
+        keys = [f.key for f in yaml_fields(hint)]
+        shown = ", ".join(keys[:6]) + (", ..." if len(keys) > 6 else "")
+        return f"write `key: value` lines with keys such as {shown}"
+    origin = typing.get_origin(hint)
+    if origin is list:
+        (item,) = typing.get_args(hint)
+        what = "an entry" if attrs.has(item) else "a value"
+        return f"write one `- ...` line per {what.split()[-1]}, or [a, b] on one line"
+    if origin is dict:
+        return "write `name: value` lines (values are strings: quote numbers)"
+    if hint is int:
+        return "write a whole number"
+    if is_idref(hint):
+        return "write a number, or the name of a container"
+    if hint is bool:
+        return "write true or false"
+    return "write a single string"
+
+
 class _FileReader:
     """Reads one YAML document into a spec, collecting diagnostics."""
 
@@ -578,6 +600,8 @@ class _FileReader:
                 hint_text = f"remove the quotes: {node.value.strip()}"
             elif typing.get_origin(hint) is list:
                 hint_text = f"write a list: [{node.value}], or one `- item` per line"
+        if hint_text is None:
+            hint_text = _generic_type_hint(hint)
         self.error(codes.WRONG_TYPE, f"expected {expected}, got {got}", node, path, hint_text)
 
     # --- per-class normalisation -------------------------------------------------------------
