@@ -99,7 +99,7 @@ def _literal(text: str, indent: str) -> list[str]:
     return lines
 
 
-def yaml_scalar(value: str | int | bool, *, key: bool = False) -> str:
+def yaml_scalar(value: str | int | bool) -> str:
     """One scalar as YAML text on one line: plain when that reads back the same, else quoted."""
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -129,7 +129,7 @@ def _is_block(value: Any) -> bool:
 def _emit_pairs(pairs: list[tuple[str, Any]], depth: int, out: list[str]) -> None:
     pad = _INDENT * depth
     for key, value in pairs:
-        head = f"{pad}{yaml_scalar(key, key=True)}:"
+        head = f"{pad}{yaml_scalar(key)}:"
         if isinstance(value, str) and not _plain_ok(value) and _literal_ok(value):
             block = _literal(value, pad + _INDENT)
             out.append(f"{head} {block[0]}")
