@@ -24,6 +24,10 @@ import filelock
 import pytest
 import requests
 
+from systemkit.images.archive import import_archive
+from systemkit.images.store import ImageStore
+from tests.docker.dockerimages import remove_images, skopeo, write_layouts
+
 STATE = Path(tempfile.gettempdir()) / "systemkit-test-dockerd"
 PIDFILE = STATE / "dockerd.pid"
 USERS = STATE / "users"
@@ -176,3 +180,30 @@ def local_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+@pytest.fixture(scope="session")
+def layouts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The test images as OCI layout directories written in Python (ref -> directory)."""
+    return write_layouts(tmp_path_factory.mktemp("layouts"))
+
+
+@pytest.fixture(scope="session")
+def native_store(layouts: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An image store (root) with the test images imported from their layouts."""
+    root = tmp_path_factory.mktemp("native-store")
+    store = ImageStore(root)
+    for path in layouts.values():
+        import_archive(store, path)
+    return root
+
+
+@pytest.fixture(scope="session")
+def engine_images(docker_engine: None, layouts: dict[str, Path]) -> Iterator[list[str]]:
+    """The test images loaded into the engine with skopeo (OCI layout -> docker-daemon)."""
+    refs = list(layouts)
+    remove_images(refs)
+    for ref, path in layouts.items():
+        skopeo("copy", "-q", f"oci:{path}:{ref}", f"docker-daemon:{ref}")
+    yield refs
+    remove_images(refs)

@@ -140,3 +140,8 @@ def skopeo(*args: str) -> None:
     proc = subprocess.run(["skopeo", *args], capture_output=True, check=False)
     if proc.returncode != 0:
         raise AssertionError(f"skopeo {' '.join(args)} failed: {proc.stderr.decode()[-2000:]}")
+
+
+def remove_images(refs: list[str]) -> None:
+    """Remove images from the engine (those that are not there are ignored)."""
+    subprocess.run(["docker", "rmi", "-f", *refs], capture_output=True, check=False)

@@ -8,9 +8,7 @@ give byte-identical ``tar`` and ``kernel+initrd`` outputs.
 from __future__ import annotations
 
 import json
-import subprocess
 import tarfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,8 +26,6 @@ from systemkit.backends.docker import (
 )
 from systemkit.backends.native import NativeBackend
 from systemkit.diagnostics import UserError
-from systemkit.images.archive import import_archive
-from systemkit.images.store import ImageStore
 from systemkit.spec.codec import from_data
 from systemkit.spec.types import Spec
 from tests.docker.dockerimages import (
@@ -40,43 +36,14 @@ from tests.docker.dockerimages import (
     LABELLED,
     TOOLS,
     docker,
+    remove_images,
     skopeo,
     system_spec,
-    write_layouts,
 )
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
 FORMATS = ("tar", "kernel+initrd")
-
-
-def _remove_images(refs: list[str]) -> None:
-    subprocess.run(["docker", "rmi", "-f", *refs], capture_output=True, check=False)
-
-
-@pytest.fixture(scope="module")
-def layouts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    return write_layouts(tmp_path_factory.mktemp("layouts"))
-
-
-@pytest.fixture(scope="module")
-def native_store(layouts: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("native-store")
-    store = ImageStore(root)
-    for path in layouts.values():
-        import_archive(store, path)
-    return root
-
-
-@pytest.fixture(scope="module")
-def engine_images(docker_engine: None, layouts: dict[str, Path]) -> Iterator[list[str]]:
-    """The test images loaded into the engine with skopeo (OCI layout -> docker-daemon)."""
-    refs = list(layouts)
-    _remove_images(refs)
-    for ref, path in layouts.items():
-        skopeo("copy", "-q", f"oci:{path}:{ref}", f"docker-daemon:{ref}")
-    yield refs
-    _remove_images(refs)
 
 
 def _request(spec: Spec, out: Path, **kw: Any) -> BuildRequest:
@@ -158,7 +125,7 @@ def test_locally_built_images_are_used_without_pulling(docker_engine: None, tmp_
         assert cfg["root"]["readonly"] is True
         assert "CAP_NET_ADMIN" in cfg["process"]["capabilities"]["bounding"]
     finally:
-        _remove_images([kernel, app])
+        remove_images([kernel, app])
 
 
 def test_missing_image_is_a_located_one_line_error(
@@ -190,7 +157,7 @@ def test_pull_through_the_engine_from_a_local_registry(
     skopeo(
         "copy", "-q", "--dest-tls-verify=false", f"oci:{layouts[DATA]}:{DATA}", f"docker://{remote}"
     )
-    _remove_images([remote])
+    remove_images([remote])
     spec: Spec = from_data({"volumes": [{"name": "v", "image": remote}]})
     try:
         lines: list[str] = []
@@ -202,7 +169,7 @@ def test_pull_through_the_engine_from_a_local_registry(
         members = _members(paths[0])
         assert "containers/volumes/v/lower/data/a.txt" in members
     finally:
-        _remove_images([remote])
+        remove_images([remote])
 
 
 def test_stopped_engine_is_a_one_line_error(tmp_path: Path) -> None:
