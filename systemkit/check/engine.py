@@ -63,7 +63,20 @@ def run_checks(
     """
     ctx = Context(lowered, tuple(formats), labels or LabelSource())
     for rule in ALL_RULES:
-        rule(ctx)
+        try:
+            rule(ctx)
+        except Exception as exc:  # a malformed spec (wrong types): say so, check the rest
+            ctx.found.append(
+                Diagnostic(
+                    "SK295",
+                    Severity.ERROR,
+                    f"check {rule.__name__} could not run on this system: "
+                    f"{type(exc).__name__}: {exc}",
+                    lowered.location_of("$"),
+                    "$",
+                    "a value has the wrong type; run with mypy (SK000) to find it",
+                )
+            )
     return finish([*lowered.diagnostics, *ctx.found], lowered)
 
 
@@ -161,7 +174,8 @@ def check_file(
             )
         ]
     diags = _check_python(paths[0], system, formats, labels)
-    if mypy and paths[0].exists():
+    syntax_error = any(d.code == "SK003" for d in diags)  # mypy would only repeat it
+    if mypy and paths[0].exists() and not syntax_error:
         from systemkit.check.mypy_run import run_mypy
 
         diags = [*diags, *run_mypy(paths[0])]
@@ -197,18 +211,35 @@ def _check_python(
     base = path.resolve().parent
     lowering_errors: list[Diagnostic] = []
     try:
-        lowered = lower(chosen, base_dir=base, name=chosen_name)
-    except UserError as exc:
-        lowered = lower(_without_missing_sources(chosen), base_dir=base, name=chosen_name)
+        try:
+            lowered = lower(chosen, base_dir=base, name=chosen_name)
+        except UserError as exc:
+            lowering_errors = list(exc.diagnostics)
+            lowered = lower(_without_missing_sources(chosen), base_dir=base, name=chosen_name)
+    except Exception as exc:  # a wrong type the model does not check: report, no traceback
+        return finish([*collected, _unlowerable(chosen, exc)])
+    if lowering_errors:
         locator = Locator(lowered)
         lowering_errors = [
             attrs.evolve(d, location=locator.at(d.spec_path) or d.location) if d.spec_path else d
-            for d in exc.diagnostics
+            for d in lowering_errors
         ]
     spec_level = run_checks(lowered, formats=formats, labels=labels)
     extra = merge_constructor_findings(spec_level, [*collected, *lowering_errors], lowered)
     spec_level = drop_superseded(spec_level, collected, lowered)
     return finish([*spec_level, *extra], lowered)
+
+
+def _unlowerable(chosen: System, exc: Exception) -> Diagnostic:
+    return Diagnostic(
+        "SK295",
+        Severity.ERROR,
+        f"the system cannot be lowered: {type(exc).__name__}: {exc}",
+        chosen.location,
+        "$",
+        "a value has the wrong type (e.g. a string where a Kernel or a Mount goes); "
+        "mypy (SK000) shows which",
+    )
 
 
 def _without_missing_sources(chosen: System) -> System:
