@@ -542,16 +542,6 @@ RULES: tuple[Rule, ...] = (
         W,
         "`runtime.namespace` on an onboot/onshutdown container is ignored",
     ),
-    _r(
-        "SK295",
-        "types",
-        "A value of a type the model does not check (a string where a `Kernel` goes) stops "
-        "lowering. The other findings of the file are still reported; mypy (`SK000`) names the "
-        "wrong type.",
-        _py('system = System(kernel="linuxkit/kernel:6.6.13")  # type: ignore[arg-type]'),
-        _py('system = System(kernel=Kernel("linuxkit/kernel:6.6.13", cmdline="console=ttyS0"))'),
-        summary="the system cannot be lowered or checked (a value of the wrong type)",
-    ),
     # --- kernel, images, volumes --------------------------------------------------------------
     _r(
         "SK270",
@@ -596,6 +586,16 @@ RULES: tuple[Rule, ...] = (
         ),
         W,
         "volume `platforms` without `format: oci`",
+    ),
+    _r(
+        "SK295",
+        "types",
+        "A value of a type the model does not check (a string where a `Kernel` goes) stops "
+        "lowering. The other findings of the file are still reported; mypy (`SK000`) names the "
+        "wrong type.",
+        _py('system = System(kernel="linuxkit/kernel:6.6.13")  # type: ignore[arg-type]'),
+        _py('system = System(kernel=Kernel("linuxkit/kernel:6.6.13", cmdline="console=ttyS0"))'),
+        summary="the system cannot be lowered or checked (a value of the wrong type)",
     ),
 )
 """Every rule, in code order."""
