@@ -17,6 +17,7 @@ import socket
 import subprocess
 import tempfile
 import time
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -145,16 +146,31 @@ def free_port() -> int:
         return port
 
 
-@pytest.fixture(scope="session")
-def local_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Debian's docker-registry on 127.0.0.1 (anonymous); yields ``127.0.0.1:PORT``."""
-    work = tmp_path_factory.mktemp("registry")
+REGISTRY_USER, REGISTRY_PASSWORD = "skdocker", "engine-pass-1"
+
+
+def _bcrypt(password: str) -> str:
+    """A bcrypt hash for htpasswd, from the C library's crypt(3)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import crypt
+
+    hashed: str = crypt.crypt(password, crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=2**5))
+    return hashed
+
+
+def _registry(work: Path, auth: bool) -> Iterator[str]:
+    """Debian's docker-registry on 127.0.0.1 (with htpasswd Basic auth if ``auth``)."""
     port = free_port()
+    extra = ""
+    if auth:
+        (work / "htpasswd").write_text(f"{REGISTRY_USER}:{_bcrypt(REGISTRY_PASSWORD)}\n")
+        extra = f"auth:\n  htpasswd:\n    realm: skdocker\n    path: {work / 'htpasswd'}\n"
     config = work / "config.yml"
     config.write_text(
         "version: 0.1\nlog:\n  level: warn\n"
         f"storage:\n  filesystem:\n    rootdirectory: {work / 'storage'}\n"
-        f"http:\n  addr: 127.0.0.1:{port}\n"
+        f"http:\n  addr: 127.0.0.1:{port}\n" + extra
     )
     log = (work / "registry.log").open("wb")
     proc = subprocess.Popen(["docker-registry", "serve", str(config)], stdout=log, stderr=log)
@@ -165,7 +181,7 @@ def local_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             if proc.poll() is not None:
                 pytest.fail(f"docker-registry exited: {(work / 'registry.log').read_text()}")
             try:
-                if requests.get(f"http://{host}/v2/", timeout=1).status_code == 200:
+                if requests.get(f"http://{host}/v2/", timeout=1).status_code in (200, 401):
                     break
             except requests.ConnectionError:
                 pass
@@ -180,6 +196,18 @@ def local_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+@pytest.fixture(scope="session")
+def local_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Debian's docker-registry on 127.0.0.1 (anonymous); yields ``127.0.0.1:PORT``."""
+    yield from _registry(tmp_path_factory.mktemp("registry"), auth=False)
+
+
+@pytest.fixture(scope="session")
+def auth_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """docker-registry on 127.0.0.1 with Basic auth (REGISTRY_USER / REGISTRY_PASSWORD)."""
+    yield from _registry(tmp_path_factory.mktemp("auth-registry"), auth=True)
 
 
 @pytest.fixture(scope="session")

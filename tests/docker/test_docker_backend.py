@@ -7,6 +7,7 @@ give byte-identical ``tar`` and ``kernel+initrd`` outputs.
 
 from __future__ import annotations
 
+import base64
 import json
 import tarfile
 from pathlib import Path
@@ -28,6 +29,7 @@ from systemkit.backends.native import NativeBackend
 from systemkit.diagnostics import UserError
 from systemkit.spec.codec import from_data
 from systemkit.spec.types import Spec
+from tests.docker.conftest import REGISTRY_PASSWORD, REGISTRY_USER
 from tests.docker.dockerimages import (
     DATA,
     IMAGES,
@@ -201,3 +203,43 @@ def test_spec_images_lists_each_ref_once_with_its_first_path() -> None:
     assert dict(found)[LABELLED] == "$.onboot[1].image"
     assert dict(found)[DATA] == "$.volumes[0].image"
     assert IMAGE_MISSING != PULL_FAILED
+
+
+def test_private_registry_credentials_come_from_the_docker_config(
+    engine_images: list[str],
+    layouts: dict[str, Path],
+    auth_registry: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The pull goes through the engine with the credentials of $DOCKER_CONFIG/config.json,
+    as ``docker pull`` would send them; without them the registry refuses (SK603)."""
+    remote = f"{auth_registry}/skdocker/private:1"
+    creds = f"{REGISTRY_USER}:{REGISTRY_PASSWORD}"
+    skopeo(
+        "copy", "-q", "--dest-tls-verify=false", "--dest-creds", creds,
+        f"oci:{layouts[DATA]}:{DATA}", f"docker://{remote}",
+    )  # fmt: skip
+    remove_images([remote])
+    spec: Spec = from_data({"volumes": [{"name": "v", "image": remote}]})
+    no_creds = tmp_path / "no-creds"
+    no_creds.mkdir()
+    (no_creds / "config.json").write_text("{}")
+    monkeypatch.setenv("DOCKER_CONFIG", str(no_creds))
+    with pytest.raises(UserError) as info:
+        DockerBackend().build(attrs.evolve(_request(spec, tmp_path / "o1"), formats=("tar",)))
+    assert info.value.diagnostics[0].code == PULL_FAILED
+    assert info.value.diagnostics[0].spec_path == "$.volumes[0].image"
+
+    with_creds = tmp_path / "with-creds"
+    with_creds.mkdir()
+    auth = base64.b64encode(creds.encode()).decode()
+    (with_creds / "config.json").write_text(json.dumps({"auths": {auth_registry: {"auth": auth}}}))
+    monkeypatch.setenv("DOCKER_CONFIG", str(with_creds))
+    try:
+        paths = DockerBackend().build(
+            attrs.evolve(_request(spec, tmp_path / "o2"), formats=("tar",))
+        )
+        assert "containers/volumes/v/lower/data/a.txt" in _members(paths[0])
+    finally:
+        remove_images([remote])
