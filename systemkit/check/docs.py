@@ -51,6 +51,14 @@ systemkit check FILE [FILE...] [--system NAME] [--no-mypy] [--format text|json|s
   code scanning in CI, e.g. GitHub's `upload-sarif`. Tested against the OASIS SARIF 2.1.0 JSON
   schema.
 
+## Findings of the readers
+
+The same report carries what the readers find before any rule runs: the LinuxKit YAML reader's
+codes (`SK001`-`SK010` for invalid YAML, unknown keys, wrong types ...; `SK901`, `SK902` notes)
+and the `system.py` loader's (`SK003` a syntax error, `SK004` an exception raised by the user's
+code, shown with the user's frames only, `SK007`/`SK008` choosing a system). A YAML file the
+reader refuses is reported with the reader's findings only: the rules need a whole spec.
+
 ## Value errors from the model
 
 The model constructors (`Service(...)`, `File(...)` ...) check each value as it is created. Under
@@ -114,7 +122,11 @@ Severity: **error** stops `check` (exit 1) and a build; **warning** is printed (
 {details}
 """
 
-TIMINGS = {"cold": "2.1 s", "warm": "0.6 s", "nomypy": "0.3 s"}
+TIMINGS = {
+    "cold": "2.1 s (5.2-6.5 s with the machine busy, load 4)",
+    "warm": "0.6 s (1.5-2.3 s busy); mypy's share: 0.3 s (0.6-0.8 s busy)",
+    "nomypy": "0.3 s (0.9-1.7 s busy)",
+}
 """Measured by ``benchmarks/check.py --mypy`` (see the report of issue 3)."""
 
 
