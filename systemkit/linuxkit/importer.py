@@ -17,8 +17,9 @@ from typing import Any
 import attrs
 import jinja2
 
-from systemkit.diagnostics import SystemkitError
+from systemkit.diagnostics import Diagnostic, UserError
 from systemkit.images.ref import ImageRef
+from systemkit.linuxkit import codes
 from systemkit.linuxkit.fields import IMAGE_REF_FIELDS, MODE_FIELDS, yaml_fields
 from systemkit.linuxkit.pyexpr import (
     Atom,
@@ -137,9 +138,15 @@ class _Generator:
         kwargs: list[tuple[str, Expr]] = []
         if spec.kernel is not None:
             if spec.kernel.image is None:
-                raise SystemkitError(
-                    "this kernel section sets no image; systemkit's Kernel needs one "
-                    "(import it together with the file that names the kernel image)"
+                raise UserError(
+                    Diagnostic(
+                        codes.KERNEL_WITHOUT_IMAGE.code,
+                        codes.KERNEL_WITHOUT_IMAGE.severity,
+                        "this kernel section sets no image, and systemkit's Kernel needs one",
+                        self.lowered.location_of("$.kernel"),
+                        "$.kernel",
+                        "import it together with the file that names the kernel image",
+                    )
                 )
             kwargs.append(("kernel", self.obj(spec.kernel)))
         if spec.init:

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as hs
 
-from systemkit.diagnostics import SystemkitError
+from systemkit.diagnostics import UserError
 from systemkit.linuxkit import parse_yaml
 from systemkit.linuxkit.importer import generate_python
 from systemkit.linuxkit.pyexpr import (
@@ -51,8 +51,11 @@ def test_sources_are_relative_to_the_output_dir_or_home(
 
 def test_a_kernel_fragment_without_image_is_a_clear_error() -> None:
     lowered = parse_yaml("kernel:\n  cmdline: console=ttyS0\n", "frag.yml")
-    with pytest.raises(SystemkitError, match="sets no image"):
+    with pytest.raises(UserError) as info:
         generate_python(lowered)
+    (diag,) = info.value.diagnostics
+    assert (diag.code, str(diag.location)) == ("SK011", "frag.yml:1:1")
+    assert "sets no image" in diag.message
 
 
 def test_values_are_written_idiomatically() -> None:
