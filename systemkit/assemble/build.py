@@ -101,7 +101,11 @@ class AssembleResult:
     members: int = 0
     warnings: list[str] = attrs.Factory(list)
     images: dict[str, str] = attrs.Factory(dict)
-    """ref -> manifest digest of every image used."""
+    """ref -> root digest (manifest or index) of every image used."""
+    files_offset: int | None = None
+    """Bytes of the stream before the files section."""
+    escaping: list[str] = attrs.Factory(list)
+    """Symlinks leaving their destination, as the guard knew them before the files section."""
 
 
 def _dir(name: str, source: str, location: str, *, mode: int = 0o755) -> TarHeader:
@@ -165,13 +169,36 @@ class Assembler:
     # -- writing --------------------------------------------------------------------------------
 
     def write(self, writer: TarWriter) -> AssembleResult:
-        for hdr, body in self.members():
+        """Write the whole stream; ``result.files_offset`` is where the files section starts."""
+        for hdr, body in self.image_members():
+            writer.add(hdr, body)
+            self.result.members += 1
+        self.result.files_offset = writer.bytes_written
+        self.result.escaping = sorted(self.guard.escaping)
+        return self.write_files(writer)
+
+    def write_files(self, writer: TarWriter, escaping: Iterable[str] = ()) -> AssembleResult:
+        """Write the files section and close the stream (``escaping``: the guard's escaping
+        symlinks left by the part of the stream written before, when resuming)."""
+        self.guard.escaping.update(escaping)
+        for hdr, body in self._files_section():
             writer.add(hdr, body)
             self.result.members += 1
         writer.close()
         return self.result
 
     def members(self) -> Iterator[Member]:
+        """Every member of the stream, in order."""
+        yield from self.image_members()
+        yield from self._files_section()
+
+    def _files_section(self) -> Iterator[Member]:
+        if self.spec.files:
+            self.progress("Add files:")
+        yield from self._files()
+
+    def image_members(self) -> Iterator[Member]:
+        """Everything before the files section: kernel, init, volumes, containers."""
         spec = self.spec
         if spec.kernel is not None and spec.kernel.image:
             self.progress(f"Extract kernel image: {spec.kernel.image}")
@@ -193,9 +220,6 @@ class Assembler:
             for i, entry in enumerate(entries):
                 prefix = f"{i:03d}-" if section != "services" else ""
                 yield from self._bundle(section, i, prefix, entry, bundles)
-        if spec.files:
-            self.progress("Add files:")
-        yield from self._files()
 
     def _guarded(self, members: Iterable[Member], root: str = "") -> Iterator[Member]:
         for hdr, body in members:

@@ -93,16 +93,16 @@ class Guard:
     """Tracks symlinks that leave their destination and refuses members that go through them."""
 
     warn: Warn
-    _escaping: set[str] = attrs.field(factory=set)
+    escaping: set[str] = attrs.field(factory=set)
     dropped: int = 0
 
     def below_escaping_link(self, path: str) -> str | None:
-        if not self._escaping:
+        if not self.escaping:
             return None
         current = path
         while "/" in current:
             current = current.rsplit("/", 1)[0]
-            if current in self._escaping:
+            if current in self.escaping:
                 return current
         return None
 
@@ -126,7 +126,7 @@ class Guard:
                 f"dropped {hdr.name!r}: it lies below symlink {link!r}, which leaves {root!r}"
             )
             return False
-        if path in self._escaping and hdr.typeflag != SYM:
+        if path in self.escaping and hdr.typeflag != SYM:
             if hdr.typeflag == DIR:
                 return True  # mkdir keeps the link: what follows below it stays refused
             if hdr.pax.get(SOURCE) != FILES_SOURCE:
@@ -139,9 +139,9 @@ class Guard:
                 )
                 return False
         if hdr.typeflag == SYM and _escapes(root, path, hdr.linkname):
-            self._escaping.add(path)
+            self.escaping.add(path)
         else:
-            self._escaping.discard(path)
+            self.escaping.discard(path)
         return True
 
 

@@ -2,28 +2,29 @@
 
 from __future__ import annotations
 
+import shutil
 import time
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from systemkit.assemble.build import ResolvedLike, assemble
+from systemkit.assemble.build import Assembler, ResolvedLike
 from systemkit.assemble.tarstream import TarWriter
 from systemkit.backends.base import BuildRequest
+from systemkit.backends.buildcache import BuildCache, CacheEntry, spec_key
 from systemkit.diagnostics import SystemkitError
 from systemkit.images.store import ImageStore
 from systemkit.outputs import FORMATS, NEEDS_KERNEL, AtomicOutputs, write_formats
+from systemkit.outputs.formats import InitrdParts, resume_initrd
+from systemkit.spec.types import Spec
 
 
 class StoreImages:
     """The assembler's view of the image store: refs resolved (and pulled) for one arch."""
 
-    def __init__(
-        self, store: ImageStore, arch: str | None, pull: bool, progress: Any = None
-    ) -> None:
+    def __init__(self, store: ImageStore, arch: str | None, pull: bool) -> None:
         self.store = store
         self.arch = arch
         self.pull = pull
-        self.progress = progress
 
     def resolve(self, ref: str) -> ResolvedLike:
         from systemkit.images.registry import ensure_image
@@ -40,11 +41,30 @@ class StoreImages:
         return self.store.read_json(digest)
 
 
+def image_refs(spec: Spec) -> list[str]:
+    """Every image the spec builds from, in stream order, without repeats."""
+    refs: list[str] = []
+    if spec.kernel is not None and spec.kernel.image:
+        refs.append(spec.kernel.image)
+    refs.extend(spec.init)
+    refs.extend(v.image for v in spec.volumes if v.image)
+    for section in (spec.onboot, spec.onshutdown, spec.services):
+        refs.extend(e.image for e in section)
+    return list(dict.fromkeys(refs))
+
+
 class NativeBackend:
-    """Builds ``tar``, ``kernel+initrd`` and ``tar-kernel-initrd`` from the image store."""
+    """Builds ``tar``, ``kernel+initrd`` and ``tar-kernel-initrd`` from the image store.
+
+    A rebuild that changes only the ``files`` section reuses the previous build's prefix
+    (see :mod:`systemkit.backends.buildcache`); the bytes are the same as a full build's.
+    """
 
     name = "native"
     formats = frozenset(FORMATS)
+
+    def __init__(self, use_cache: bool = True) -> None:
+        self.use_cache = use_cache
 
     def build(self, request: BuildRequest) -> list[Path]:
         formats = list(dict.fromkeys(request.formats))
@@ -57,7 +77,8 @@ class NativeBackend:
         if not formats:
             raise SystemkitError("no output format requested")
         spec = request.spec
-        if NEEDS_KERNEL & set(formats) and (spec.kernel is None or not spec.kernel.image):
+        needs_kernel = bool(NEEDS_KERNEL & set(formats))
+        if needs_kernel and (spec.kernel is None or not spec.kernel.image):
             raise SystemkitError(
                 f"format {sorted(NEEDS_KERNEL & set(formats))[0]!r} needs a kernel, and the "
                 "system has none"
@@ -68,19 +89,57 @@ class NativeBackend:
         progress = request.progress or (lambda _msg: None)
         store = ImageStore(request.cache_dir) if request.cache_dir else ImageStore.default()
         images = StoreImages(store, request.arch, request.pull)
+        asm = Assembler(spec, images, base_dir=request.base_dir, progress=progress)
         started = time.monotonic()
+        for ref in image_refs(spec):
+            asm.resolve(ref)
+        cache = BuildCache(store.root / ".build-cache") if self.use_cache else None
+        key = spec_key(spec, dict(sorted(asm.result.images.items())), request.arch)
+        entry = cache.lookup(key) if cache is not None else None
+        if entry is not None and needs_kernel and entry.checkpoint is None:
+            entry = None
         with AtomicOutputs(out_dir) as outs:
             tar_path = (
                 outs.temp(f"{request.name}.tar") if "tar" in formats else outs.scratch("fs.tar")
             )
-            with tar_path.open("wb") as fh:
-                result = assemble(spec, images, fh, base_dir=request.base_dir, progress=progress)
-                del result
-            write_formats(tar_path, formats, outs, request.name)
+            if entry is not None:
+                progress("Reusing the unchanged part of the previous build")
+                shutil.copyfile(entry.tar, tar_path)
+                with tar_path.open("r+b") as fh:
+                    fh.seek(entry.files_offset)
+                    writer = TarWriter(fh)
+                    writer.bytes_written = entry.files_offset
+                    asm.write_files(writer, entry.escaping)
+                files_offset, escaping = entry.files_offset, list(entry.escaping)
+                parts = self._resumed_parts(entry, tar_path, outs) if needs_kernel else None
+            else:
+                with tar_path.open("wb") as fh:
+                    result = asm.write(TarWriter(fh))
+                assert result.files_offset is not None
+                files_offset, escaping = result.files_offset, result.escaping
+                parts = None
+            parts = write_formats(tar_path, formats, outs, request.name, parts)
+            if cache is not None and (
+                entry is None or (parts is not None and entry.checkpoint is None)
+            ):
+                try:
+                    cache.save(key, tar_path, files_offset, escaping, parts)
+                except OSError as exc:
+                    progress(f"warning: could not save the rebuild cache: {exc}")
             paths = outs.commit()
         progress(f"Built {', '.join(p.name for p in paths)} in {time.monotonic() - started:.1f}s")
         return paths
 
+    @staticmethod
+    def _resumed_parts(entry: CacheEntry, tar_path: Path, outs: AtomicOutputs) -> InitrdParts:
+        assert entry.checkpoint is not None and entry.cmdline is not None
+        kernel, gz = outs.scratch("kernel"), outs.scratch("initrd")
+        shutil.copyfile(entry.dir / "kernel", kernel)
+        resume_initrd(tar_path, entry.files_offset, entry.dir / "initrd.gz", entry.checkpoint, gz)
+        ucode = entry.dir / "ucode.cpio"
+        return InitrdParts(
+            kernel, gz, ucode if ucode.exists() else None, entry.cmdline, entry.checkpoint
+        )
 
-# Keep the writer importable from here for third-party backends that wrap the native one.
-__all__ = ["NativeBackend", "StoreImages", "TarWriter"]
+
+__all__ = ["NativeBackend", "StoreImages", "image_refs"]

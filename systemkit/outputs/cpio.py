@@ -37,10 +37,15 @@ class NewcWriter:
     """Writes newc entries to a binary stream; inodes count up from 721, directories have
     nlink 2; :meth:`close` writes the trailer and pads the archive to 512 bytes."""
 
-    def __init__(self, out: Writable) -> None:
+    def __init__(self, out: Writable, inode: int = FIRST_INODE, written: int = 0) -> None:
         self._out = out
-        self._inode = FIRST_INODE
-        self._written = 0
+        self._inode = inode
+        self._written = written
+
+    @property
+    def state(self) -> tuple[int, int]:
+        """(next inode, bytes written): pass them back to continue the same archive."""
+        return self._inode, self._written
 
     def _write(self, data: bytes) -> None:
         self._out.write(data)

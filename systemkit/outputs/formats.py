@@ -13,11 +13,20 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import BinaryIO
 
-from systemkit.assemble.tarstream import DEFAULT_MTIME, REG, TarHeader, TarWriter, iter_tar
+import attrs
+
+from systemkit.assemble.tarstream import (
+    DEFAULT_MTIME,
+    REG,
+    SOURCE,
+    TarHeader,
+    TarWriter,
+    iter_tar,
+)
 from systemkit.diagnostics import SystemkitError
 from systemkit.outputs.atomic import AtomicOutputs
 from systemkit.outputs.cpio import NewcWriter
-from systemkit.outputs.pgzip import ParallelGzipWriter
+from systemkit.outputs.pgzip import GzipState, ParallelGzipWriter
 
 FORMATS: dict[str, str] = {
     "tar": "NAME.tar: the filesystem tar",
@@ -26,6 +35,7 @@ FORMATS: dict[str, str] = {
 }
 NEEDS_KERNEL = frozenset({"kernel+initrd", "tar-kernel-initrd"})
 GZIP_LEVEL = 6
+FILES_SOURCE = "linuxkit.files"
 
 
 class OutputError(SystemkitError):
@@ -42,20 +52,41 @@ def _copy(src: BinaryIO, dst: BinaryIO, size: int) -> None:
         left -= len(chunk)
 
 
-def split_initrd(tar_path: Path, kernel_out: Path, initrd_out: Path, ucode_out: Path) -> str:
+@attrs.frozen
+class InitrdCheckpoint:
+    """The initrd writers' state just before the files section (see :func:`resume_initrd`)."""
+
+    gzip: GzipState
+    inode: int
+    written: int
+
+
+@attrs.define
+class InitrdResult:
+    cmdline: str
+    checkpoint: InitrdCheckpoint | None = None
+
+
+def split_initrd(
+    tar_path: Path, kernel_out: Path, initrd_out: Path, ucode_out: Path
+) -> InitrdResult:
     """Read the filesystem tar once: write the kernel, the gzip'd cpio (padded to 4 bytes) and
-    the microcode cpio (``ucode_out`` is removed when there is none); return the cmdline.
+    the microcode cpio (``ucode_out`` is removed when there is none); return the cmdline and
+    the writers' state at the start of the files section.
 
     Raises :class:`OutputError` if the tar has no ``boot/kernel``.
     """
     cmdline = b""
     found_kernel = found_ucode = False
+    checkpoint: InitrdCheckpoint | None = None
     with tar_path.open("rb") as src, initrd_out.open("wb") as raw:
         gz = ParallelGzipWriter(raw, level=GZIP_LEVEL)
         try:
             cpio = NewcWriter(gz)
             for hdr, body in iter_tar(src):
                 name = hdr.name
+                if checkpoint is None and hdr.pax.get(SOURCE) == FILES_SOURCE:
+                    checkpoint = InitrdCheckpoint(gz.checkpoint(), *cpio.state)
                 if name == "boot/kernel":
                     found_kernel = True
                     with kernel_out.open("wb") as kf:
@@ -70,6 +101,8 @@ def split_initrd(tar_path: Path, kernel_out: Path, initrd_out: Path, ucode_out: 
                     continue
                 else:
                     cpio.add_tar_member(hdr, body)
+            if checkpoint is None:
+                checkpoint = InitrdCheckpoint(gz.checkpoint(), *cpio.state)
             cpio.close()
         except BaseException:
             gz.abort()
@@ -80,44 +113,94 @@ def split_initrd(tar_path: Path, kernel_out: Path, initrd_out: Path, ucode_out: 
         raise OutputError("the system has no kernel (boot/kernel), which this format needs")
     if not found_ucode:
         ucode_out.unlink(missing_ok=True)
-    return cmdline.decode("utf-8", "surrogateescape")
+    return InitrdResult(cmdline.decode("utf-8", "surrogateescape"), checkpoint)
 
 
-def write_formats(tar_path: Path, formats: Iterable[str], outs: AtomicOutputs, name: str) -> None:
-    """Derive every non-tar format from ``tar_path``; files go through ``outs``."""
+def resume_initrd(
+    tar_path: Path,
+    files_offset: int,
+    gz_prefix: Path,
+    checkpoint: InitrdCheckpoint,
+    initrd_out: Path,
+) -> None:
+    """Write the gzip'd cpio of a tar whose part before ``files_offset`` is unchanged since
+    ``checkpoint`` was taken: copy the compressed prefix, continue with the files section.
+    The bytes equal those :func:`split_initrd` would write."""
+    with initrd_out.open("wb") as raw:
+        with gz_prefix.open("rb") as prefix:
+            _copy(prefix, raw, checkpoint.gzip.position)
+        gz = ParallelGzipWriter(raw, level=GZIP_LEVEL, resume=checkpoint.gzip)
+        try:
+            cpio = NewcWriter(gz, checkpoint.inode, checkpoint.written)
+            with tar_path.open("rb") as src:
+                src.seek(files_offset)
+                for hdr, body in iter_tar(src):
+                    if hdr.name.startswith("boot/"):
+                        continue
+                    cpio.add_tar_member(hdr, body)
+            cpio.close()
+        except BaseException:
+            gz.abort()
+            raise
+        gz.close()
+        raw.write(b"\0" * (-raw.tell() % 4))
+
+
+@attrs.define
+class InitrdParts:
+    """What the kernel formats are made of (scratch files of the current build)."""
+
+    kernel: Path
+    gz: Path
+    ucode: Path | None
+    cmdline: str
+    checkpoint: InitrdCheckpoint | None = None
+
+
+def initrd_parts(tar_path: Path, outs: AtomicOutputs) -> InitrdParts:
+    """Split the filesystem tar into kernel, gzip'd cpio, ucode and cmdline (one pass)."""
+    kernel, gz, ucode = outs.scratch("kernel"), outs.scratch("initrd"), outs.scratch("ucode")
+    result = split_initrd(tar_path, kernel, gz, ucode)
+    return InitrdParts(
+        kernel, gz, ucode if ucode.exists() else None, result.cmdline, result.checkpoint
+    )
+
+
+def write_formats(
+    tar_path: Path,
+    formats: Iterable[str],
+    outs: AtomicOutputs,
+    name: str,
+    parts: InitrdParts | None = None,
+) -> InitrdParts | None:
+    """Derive every non-tar format from ``tar_path`` (or from ``parts`` when given); files go
+    through ``outs``. Returns the initrd parts used, if any format needed them."""
+    formats = list(formats)
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown:
+        raise OutputError(f"unknown output format {unknown[0]!r}")
+    if not NEEDS_KERNEL & set(formats):
+        return None
+    if parts is None:
+        parts = initrd_parts(tar_path, outs)
     for fmt in formats:
-        if fmt == "tar":
-            continue
         if fmt == "kernel+initrd":
-            kernel = outs.temp(f"{name}-kernel")
-            gz = outs.scratch("initrd")
-            ucode = outs.scratch("ucode")
-            cmdline = split_initrd(tar_path, kernel, gz, ucode)
-            if ucode.exists():
-                with outs.open(f"{name}-initrd.img") as fh:
-                    for part in (ucode, gz):
-                        with part.open("rb") as src:
-                            shutil.copyfileobj(src, fh, 1 << 20)
-            else:
-                outs.promote(gz, f"{name}-initrd.img")
-            if cmdline:
+            _copy_into(outs, f"{name}-kernel", [parts.kernel])
+            _copy_into(outs, f"{name}-initrd.img", [p for p in (parts.ucode, parts.gz) if p])
+            if parts.cmdline:
                 with outs.open(f"{name}-cmdline") as fh:
-                    fh.write(cmdline.encode("utf-8", "surrogateescape"))
+                    fh.write(parts.cmdline.encode("utf-8", "surrogateescape"))
         elif fmt == "tar-kernel-initrd":
-            kernel = outs.scratch("kernel")
-            initrd = outs.scratch("initrd")
-            ucode = outs.scratch("ucode")
-            cmdline = split_initrd(tar_path, kernel, initrd, ucode)
             with outs.open(f"{name}-initrd.tar") as fh:
                 tw = TarWriter(fh)
-                parts: list[tuple[str, Path | bytes]] = [
-                    ("kernel", kernel),
-                    ("initrd.img", initrd),
-                    ("cmdline", cmdline.encode("utf-8", "surrogateescape")),
+                members: list[tuple[str, Path | bytes]] = [
+                    ("kernel", parts.kernel),
+                    ("initrd.img", parts.gz),
+                    ("cmdline", parts.cmdline.encode("utf-8", "surrogateescape")),
                 ]
-                if ucode.exists():
-                    parts.append(("ucode.cpio", ucode))
-                for member, content in parts:
+                if parts.ucode is not None:
+                    members.append(("ucode.cpio", parts.ucode))
+                for member, content in members:
                     if isinstance(content, bytes):
                         tw.add(TarHeader(member, REG, 0o644, size=len(content)), content)
                     else:
@@ -127,8 +210,14 @@ def write_formats(tar_path: Path, formats: Iterable[str], outs: AtomicOutputs, n
                                 TarHeader(member, REG, 0o644, size=size, mtime=DEFAULT_MTIME), cf
                             )
                 tw.close()
-        else:
-            raise OutputError(f"unknown output format {fmt!r}")
+    return parts
+
+
+def _copy_into(outs: AtomicOutputs, final_name: str, sources: list[Path]) -> None:
+    with outs.open(final_name) as fh:
+        for src in sources:
+            with src.open("rb") as sf:
+                shutil.copyfileobj(sf, fh, 1 << 20)
 
 
 def copy_file(src: Path, dst: Path) -> None:

@@ -16,6 +16,8 @@ from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import BinaryIO
 
+import attrs
+
 BLOCK = 1 << 20
 WINDOW = 32 * 1024
 
@@ -30,11 +32,28 @@ def _deflate(block: bytes, zdict: bytes, level: int, last: bool) -> bytes:
     return out + comp.flush(zlib.Z_FINISH if last else zlib.Z_SYNC_FLUSH)
 
 
+@attrs.frozen
+class GzipState:
+    """Where a :class:`ParallelGzipWriter` stood: everything needed to continue the same stream
+    (``position``: bytes of output written, header included, all of them final)."""
+
+    position: int
+    crc: int
+    size: int
+    pending: bytes
+    window: bytes
+
+
 class ParallelGzipWriter:
     """A write-only binary stream that gzips into ``out`` using ``threads`` threads."""
 
     def __init__(
-        self, out: BinaryIO, level: int = 6, threads: int | None = None, block: int = BLOCK
+        self,
+        out: BinaryIO,
+        level: int = 6,
+        threads: int | None = None,
+        block: int = BLOCK,
+        resume: GzipState | None = None,
     ) -> None:
         self._out = out
         self._level = level
@@ -47,8 +66,26 @@ class ParallelGzipWriter:
         self._crc = 0
         self._size = 0
         self._closed = False
+        self._position = 0
+        if resume is not None:
+            self._crc, self._size = resume.crc, resume.size
+            self._buf = bytearray(resume.pending)
+            self._prev_tail = resume.window
+            self._position = resume.position
+            return
         xfl = 2 if level == 9 else (4 if level == 1 else 0)
-        out.write(b"\x1f\x8b\x08\x00" + struct.pack("<I", 0) + bytes([xfl, 255]))
+        self._emit(b"\x1f\x8b\x08\x00" + struct.pack("<I", 0) + bytes([xfl, 255]))
+
+    def _emit(self, data: bytes) -> None:
+        self._out.write(data)
+        self._position += len(data)
+
+    def checkpoint(self) -> GzipState:
+        """Wait for every submitted block and return the state to resume from (the output
+        up to ``position`` is final; continuing from it gives the same bytes as not stopping)."""
+        while self._pending:
+            self._emit(self._pending.popleft().result())
+        return GzipState(self._position, self._crc, self._size, bytes(self._buf), self._prev_tail)
 
     def write(self, data: bytes | bytearray | memoryview) -> int:
         view = bytes(data)
@@ -66,7 +103,7 @@ class ParallelGzipWriter:
         self._prev_tail = block[-WINDOW:] if len(block) >= WINDOW else (zdict + block)[-WINDOW:]
         self._pending.append(self._pool.submit(_deflate, block, zdict, self._level, last))
         while len(self._pending) > 2 * self._threads:
-            self._out.write(self._pending.popleft().result())
+            self._emit(self._pending.popleft().result())
 
     def close(self) -> None:
         if self._closed:
@@ -76,8 +113,8 @@ class ParallelGzipWriter:
             self._submit(bytes(self._buf), last=True)
             self._buf.clear()
             while self._pending:
-                self._out.write(self._pending.popleft().result())
-            self._out.write(struct.pack("<II", self._crc & 0xFFFFFFFF, self._size & 0xFFFFFFFF))
+                self._emit(self._pending.popleft().result())
+            self._emit(struct.pack("<II", self._crc & 0xFFFFFFFF, self._size & 0xFFFFFFFF))
         finally:
             self._pool.shutdown(wait=True, cancel_futures=True)
 

@@ -172,7 +172,7 @@ def _small_system(tmp_path: Path) -> tuple[Spec, Path]:
     store.tag("docker.io/t/kernel:1", kernel)
     init = synth.put_image(store, [{"init": "#!/bin/sh\n", "bin/sh": "sh"}])
     store.tag("docker.io/t/init:1", init)
-    app = synth.put_image(store, [{"bin/app": os.urandom(300_000)}], config={"Cmd": ["/bin/app"]})
+    app = synth.put_image(store, [{"bin/app": os.urandom(2_500_000)}], config={"Cmd": ["/bin/app"]})
     store.tag("docker.io/t/app:1", app)
     spec = Spec(
         kernel=KernelSpec(image="docker.io/t/kernel:1", cmdline="console=ttyS0"),
@@ -296,3 +296,113 @@ def test_rebuild_is_byte_identical(tmp_path: Path) -> None:
         assert t.getnames() == ["kernel", "initrd.img", "cmdline"]
         kernel = t.extractfile("kernel")
         assert kernel is not None and kernel.read() == b"K" * 4096
+
+
+def _full_build(spec: Spec, base: Path, store: Path, out: Path) -> list[Path]:
+    from systemkit.backends.base import BuildRequest
+    from systemkit.backends.native import NativeBackend
+
+    out.mkdir()
+    request = BuildRequest(
+        spec=spec, base_dir=base, formats=ALL, out_dir=out, cache_dir=store, arch="amd64"
+    )
+    return NativeBackend(use_cache=False).build(request)
+
+
+@pytest.mark.parametrize("kind", ["contents", "source", "metadata"])
+def test_rebuild_after_a_files_change_reuses_the_prefix(tmp_path: Path, kind: str) -> None:
+    """Changing only files reuses the previous build's prefix, and the outputs are exactly
+    those of a full build from scratch."""
+    import hashlib
+
+    import attrs
+
+    spec, store = _small_system(tmp_path)
+    src = tmp_path / "conf.txt"
+    src.write_text("one\n")
+
+    def with_files(text: str) -> Spec:
+        files = [FileSpec(path="etc/motd", contents=text, mode="0644")]
+        if kind == "source":
+            src.write_text(text)
+            digest = "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+            files = [FileSpec(path="etc/conf", source="conf.txt", source_digest=digest)]
+        if kind == "metadata":
+            files.append(FileSpec(path="etc/linuxkit.yml", metadata="yaml"))
+        return attrs.evolve(spec, files=files)
+
+    first = tmp_path / "first"
+    first.mkdir()
+    build(
+        with_files("one\n"),
+        base_dir=tmp_path,
+        formats=ALL,
+        out_dir=first,
+        cache_dir=store,
+        arch="amd64",
+    )
+    lines: list[str] = []
+    second = tmp_path / "second"
+    second.mkdir()
+    changed = with_files("two, and longer\n")
+    got = build(
+        changed,
+        base_dir=tmp_path,
+        formats=ALL,
+        out_dir=second,
+        cache_dir=store,
+        arch="amd64",
+        progress=lines.append,
+    )
+    assert "Reusing the unchanged part of the previous build" in lines
+    expected = _full_build(changed, tmp_path, store, tmp_path / "full")
+    assert [p.name for p in got] == [p.name for p in expected]
+    for a, b in zip(got, expected, strict=True):
+        assert a.read_bytes() == b.read_bytes(), a.name
+    # a change outside files is a full build again
+    lines.clear()
+    other = attrs.evolve(changed, onboot=[ImageSpec(name="app2", image="docker.io/t/app:1")])
+    third = tmp_path / "third"
+    third.mkdir()
+    build(
+        other,
+        base_dir=tmp_path,
+        formats=("tar",),
+        out_dir=third,
+        cache_dir=store,
+        arch="amd64",
+        progress=lines.append,
+    )
+    assert "Reusing the unchanged part of the previous build" not in lines
+
+
+def test_rebuild_reuse_with_ucode_matches_full_build(tmp_path: Path) -> None:
+    import attrs
+
+    spec, store_dir = _small_system(tmp_path)
+    store = ImageStore(store_dir)
+    ucode = b"070701" + b"0" * 200
+    kernel = synth.put_image(store, [{"vmlinuz": b"V" * 5000, "intel-ucode.cpio": ucode}])
+    store.tag("docker.io/t/kernel-ucode:1", kernel)
+    spec = attrs.evolve(
+        spec,
+        kernel=KernelSpec(
+            image="docker.io/t/kernel-ucode:1",
+            binary="vmlinuz",
+            tar="none",
+            ucode="intel-ucode.cpio",
+        ),
+    )
+    a = tmp_path / "a"
+    a.mkdir()
+    build(spec, base_dir=tmp_path, formats=ALL, out_dir=a, cache_dir=store_dir, arch="amd64")
+    changed = attrs.evolve(spec, files=[FileSpec(path="etc/motd", contents="changed\n")])
+    b = tmp_path / "b"
+    b.mkdir()
+    got = build(
+        changed, base_dir=tmp_path, formats=ALL, out_dir=b, cache_dir=store_dir, arch="amd64"
+    )
+    expected = _full_build(changed, tmp_path, store_dir, tmp_path / "full")
+    for x, y in zip(got, expected, strict=True):
+        assert x.read_bytes() == y.read_bytes(), x.name
+    assert (b / "system-initrd.img").read_bytes().startswith(ucode)

@@ -1,0 +1,156 @@
+"""The native backend's rebuild cache: reuse everything before the ``files`` section.
+
+The filesystem stream is kernel, init, volumes, containers, then files. When a system changes
+only in its ``files`` section (a config file, say), everything before that is the same bytes,
+so the previous build's tar prefix (and the initrd's compressed prefix with the gzip/cpio
+writers' state) are kept under ``<store>/.build-cache/<key>/`` and reused. The key covers the
+spec without its files, the root digest of every image, the architecture and this format's
+version, so any other change builds from scratch. A reused build gives exactly the bytes a
+full build gives (the tests compare them).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from systemkit.outputs.formats import InitrdCheckpoint, InitrdParts
+from systemkit.outputs.pgzip import GzipState
+from systemkit.spec.codec import canonical_json, to_data
+from systemkit.spec.types import Spec
+
+VERSION = 1
+KEEP = 2
+
+
+def spec_key(spec: Spec, images: dict[str, str], arch: str | None) -> str:
+    """The cache key of everything a build writes before the files section."""
+    data = to_data(attrs.evolve(spec, files=[]))
+    payload = {"v": VERSION, "spec": data, "images": images, "arch": arch or ""}
+    return hashlib.sha256(canonical_json(payload)).hexdigest()
+
+
+@attrs.frozen
+class CacheEntry:
+    """One reusable prefix: ``prefix.tar`` and, when a kernel format was built, the initrd's."""
+
+    dir: Path
+    files_offset: int
+    escaping: tuple[str, ...]
+    cmdline: str | None = None
+    checkpoint: InitrdCheckpoint | None = None
+
+    @property
+    def tar(self) -> Path:
+        return self.dir / "prefix.tar"
+
+
+class BuildCache:
+    """Cache entries under ``root`` (at most :data:`KEEP`, least recently used go first)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    def lookup(self, key: str) -> CacheEntry | None:
+        path = self.root / key
+        try:
+            state = json.loads((path / "state.json").read_text())
+            if (
+                state.get("v") != VERSION
+                or (path / "prefix.tar").stat().st_size != state["files_offset"]
+            ):
+                return None
+            checkpoint = None
+            if state.get("initrd"):
+                st = state["initrd"]
+                gz = GzipState(
+                    position=st["position"],
+                    crc=st["crc"],
+                    size=st["size"],
+                    pending=(path / "initrd.pending").read_bytes(),
+                    window=base64.b64decode(st["window"]),
+                )
+                if (path / "initrd.gz").stat().st_size != gz.position:
+                    return None
+                checkpoint = InitrdCheckpoint(gz, st["inode"], st["written"])
+            os.utime(path)
+            return CacheEntry(
+                path,
+                state["files_offset"],
+                tuple(state["escaping"]),
+                state.get("cmdline"),
+                checkpoint,
+            )
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    def save(
+        self,
+        key: str,
+        tar: Path,
+        files_offset: int,
+        escaping: list[str],
+        parts: InitrdParts | None,
+    ) -> None:
+        """Store the prefix of ``tar`` (and the initrd state) for ``key``; best effort."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=".new-", dir=self.root))
+        try:
+            _copy_prefix(tar, tmp / "prefix.tar", files_offset)
+            state: dict[str, Any] = {
+                "v": VERSION,
+                "files_offset": files_offset,
+                "escaping": escaping,
+            }
+            if parts is not None and parts.checkpoint is not None:
+                cp = parts.checkpoint
+                _copy_prefix(parts.gz, tmp / "initrd.gz", cp.gzip.position)
+                (tmp / "initrd.pending").write_bytes(cp.gzip.pending)
+                shutil.copyfile(parts.kernel, tmp / "kernel")
+                if parts.ucode is not None:
+                    shutil.copyfile(parts.ucode, tmp / "ucode.cpio")
+                state["cmdline"] = parts.cmdline
+                state["initrd"] = {
+                    "position": cp.gzip.position,
+                    "crc": cp.gzip.crc,
+                    "size": cp.gzip.size,
+                    "window": base64.b64encode(cp.gzip.window).decode(),
+                    "inode": cp.inode,
+                    "written": cp.written,
+                }
+            (tmp / "state.json").write_text(json.dumps(state))
+            final = self.root / key
+            if final.exists():
+                shutil.rmtree(final)
+            os.replace(tmp, final)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        self._prune()
+
+    def _prune(self) -> None:
+        entries = sorted(
+            (p for p in self.root.iterdir() if p.is_dir() and not p.name.startswith(".")),
+            key=lambda p: p.stat().st_mtime,
+            reverse=True,
+        )
+        for old in entries[KEEP:]:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def _copy_prefix(src: Path, dst: Path, length: int) -> None:
+    with src.open("rb") as a, dst.open("wb") as b:
+        left = length
+        while left:
+            chunk = a.read(min(left, 1 << 20))
+            if not chunk:
+                raise OSError(f"{src} is shorter than {length} bytes")
+            b.write(chunk)
+            left -= len(chunk)
