@@ -26,9 +26,6 @@ DUPLICATE_SERVICE = Code("SK007", Severity.ERROR, "duplicate service name")
 BAD_VOLUME_NAME = Code("SK008", Severity.ERROR, "invalid or duplicate volume name")
 MISSING_SOURCE = Code("SK009", Severity.ERROR, "files[].source cannot be read")
 DUPLICATE_KEY = Code("SK010", Severity.ERROR, "key written twice in one mapping")
-KERNEL_WITHOUT_IMAGE = Code(
-    "SK011", Severity.ERROR, "a kernel section without image cannot be imported on its own"
-)
 TRUST_IGNORED = Code("SK901", Severity.INFO, "`trust:` is accepted and ignored")
 DROPPED_BY_LINUXKIT = Code("SK902", Severity.WARNING, "field LinuxKit would silently drop")
 
@@ -43,7 +40,6 @@ ALL_CODES: tuple[Code, ...] = (
     BAD_VOLUME_NAME,
     MISSING_SOURCE,
     DUPLICATE_KEY,
-    KERNEL_WITHOUT_IMAGE,
     TRUST_IGNORED,
     DROPPED_BY_LINUXKIT,
 )

@@ -17,9 +17,7 @@ from typing import Any
 import attrs
 import jinja2
 
-from systemkit.diagnostics import Diagnostic, UserError
 from systemkit.images.ref import ImageRef
-from systemkit.linuxkit import codes
 from systemkit.linuxkit.fields import IMAGE_REF_FIELDS, MODE_FIELDS, yaml_fields
 from systemkit.linuxkit.pyexpr import (
     Atom,
@@ -98,7 +96,7 @@ class _Generator:
         cls = type(value)
         func = func or _MODEL_NAMES.get(cls, cls.__name__)
         self.used.add(func)
-        positional = _POSITIONAL.get(cls, ())
+        positional = tuple(n for n in _POSITIONAL.get(cls, ()) if getattr(value, n) is not None)
         args = tuple(self.value(getattr(value, n), (cls, n)) for n in positional)
         kwargs: list[tuple[str, Expr]] = []
         for f in yaml_fields(cls):
@@ -137,17 +135,6 @@ class _Generator:
         spec = self.lowered.spec
         kwargs: list[tuple[str, Expr]] = []
         if spec.kernel is not None:
-            if spec.kernel.image is None:
-                raise UserError(
-                    Diagnostic(
-                        codes.KERNEL_WITHOUT_IMAGE.code,
-                        codes.KERNEL_WITHOUT_IMAGE.severity,
-                        "this kernel section sets no image, and systemkit's Kernel needs one",
-                        self.lowered.location_of("$.kernel"),
-                        "$.kernel",
-                        "import it together with the file that names the kernel image",
-                    )
-                )
             kwargs.append(("kernel", self.obj(spec.kernel)))
         if spec.init:
             kwargs.append(("init", ListExpr(tuple(self.ref(r) for r in spec.init))))

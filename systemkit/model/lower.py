@@ -153,7 +153,11 @@ class _Lowering:
             k = s.kernel
             self.at("$.kernel", k)
             kernel = st.KernelSpec(
-                image=_ref(k.image), cmdline=k.cmdline, binary=k.binary, tar=k.tar, ucode=k.ucode
+                image=None if k.image is None else _ref(k.image),
+                cmdline=k.cmdline,
+                binary=k.binary,
+                tar=k.tar,
+                ucode=k.ucode,
             )
         sections: dict[str, list[st.ImageSpec]] = {"onboot": [], "onshutdown": [], "services": []}
         for section, i, c in s.containers():

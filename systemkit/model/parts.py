@@ -93,7 +93,11 @@ def _idmaps(value: Iterable[IDMapping] | None) -> tuple[IDMapping, ...] | None:
 
 @attrs.frozen
 class Mount(Located):
-    """An OCI mount. Missing ``type``/``source``/``destination`` are inferred as LinuxKit does."""
+    """An OCI mount. Missing ``type``/``source``/``destination`` are inferred as LinuxKit does.
+
+    A container's mount destination must be absolute; a ``Runtime`` mount may be relative to
+    the container's bundle directory (as LinuxKit allows). ``systemkit check`` judges which.
+    """
 
     destination: str | None = None
     type: str | None = attrs.field(default=None, kw_only=True)
@@ -105,11 +109,6 @@ class Mount(Located):
     gid_mappings: tuple[IDMapping, ...] | None = attrs.field(
         default=None, kw_only=True, converter=_idmaps
     )
-
-    def __attrs_post_init__(self) -> None:
-        super().__attrs_post_init__()
-        if self.destination is not None:
-            problem(validate.absolute_path(self.destination, "mount destination"))
 
     def to_spec(self) -> st.MountSpec:
         return st.MountSpec(
@@ -127,14 +126,15 @@ class Device(Located):
     """A device node created in the container (plus a cgroup rule allowing it)."""
 
     path: str
-    type: str = attrs.field(kw_only=True)
+    type: str | None = attrs.field(default=None, kw_only=True)
     major: int | None = attrs.field(default=None, kw_only=True)
     minor: int | None = attrs.field(default=None, kw_only=True)
     mode: int | str | None = attrs.field(default=None, kw_only=True)
 
     def __attrs_post_init__(self) -> None:
         super().__attrs_post_init__()
-        problem(validate.device_type(self.type))
+        if self.type is not None:
+            problem(validate.device_type(self.type))
         if self.path != "all":
             problem(validate.absolute_path(self.path, "device path"))
         if self.mode is not None:

@@ -28,9 +28,13 @@ def _opt_image(value: str | ImageRef | None) -> str | None:
 
 @attrs.frozen
 class Kernel(Located):
-    """The kernel: an image holding ``kernel`` (or ``binary``) and ``kernel.tar`` (or ``tar``)."""
+    """The kernel: an image holding ``kernel`` (or ``binary``) and ``kernel.tar`` (or ``tar``).
 
-    image: str = attrs.field(converter=_image)
+    ``image`` may be left out in a fragment meant to be merged onto a system that has one
+    (e.g. a per-platform ``Kernel(cmdline=...)`` override).
+    """
+
+    image: str | None = attrs.field(default=None, converter=_opt_image)
     cmdline: str | None = attrs.field(default=None, kw_only=True)
     binary: str | None = attrs.field(default=None, kw_only=True)
     tar: str | None = attrs.field(default=None, kw_only=True)
@@ -198,7 +202,7 @@ def _merge_kernel(a: Kernel | None, b: Kernel | None) -> Kernel | None:
         return b if a is None else a
     return attrs.evolve(
         a,
-        image=b.image or a.image,
+        image=b.image if b.image else a.image,
         cmdline=b.cmdline if b.cmdline else a.cmdline,
         binary=b.binary if b.binary else a.binary,
         tar=b.tar if b.tar is not None else a.tar,

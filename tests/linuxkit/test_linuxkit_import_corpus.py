@@ -12,18 +12,9 @@ import pytest
 from mypy import api as mypy_api
 
 from systemkit import lower
-from systemkit.diagnostics import UserError
 from systemkit.linuxkit import parse_yaml
 from systemkit.linuxkit.importer import generate_python, import_docstring
 from systemkit.spec.lowered import Lowered
-
-# LinuxKit's runtime mounts may name a destination relative to the container's bundle
-# (`destination: writeable-host-etc`); the model's Mount insists on an absolute path.
-RELATIVE_RUNTIME_MOUNT = {
-    "examples/hostmount-writeable-overlay.yml",
-    "test-cases/000_build/001_tarheaders/test.yml",
-    "test-cases/000_build/010_reproducible/test.yml",
-}
 
 
 @attrs.frozen
@@ -104,17 +95,8 @@ def _load(path: Path) -> object:
 
 
 def test_generated_system_lowers_to_the_parsed_spec(
-    accepted_name: str, generated: dict[str, Generated], request: pytest.FixtureRequest
+    accepted_name: str, generated: dict[str, Generated]
 ) -> None:
-    if accepted_name in RELATIVE_RUNTIME_MOUNT:
-        request.applymarker(
-            pytest.mark.xfail(
-                strict=True,
-                raises=UserError,
-                reason="the model's Mount rejects LinuxKit's bundle-relative runtime mount "
-                "destination (SK104)",
-            )
-        )
     item = generated[accepted_name]
     module = _load(item.path)
     lowered = lower(module.system)  # type: ignore[attr-defined]

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as hs
 
-from systemkit.diagnostics import UserError
+from systemkit import lower
 from systemkit.linuxkit import parse_yaml
 from systemkit.linuxkit.importer import generate_python
 from systemkit.linuxkit.pyexpr import (
@@ -49,13 +49,13 @@ def test_sources_are_relative_to_the_output_dir_or_home(
     assert 'source="../conf/a.toml"' in generate_python(lowered, output_dir=below)
 
 
-def test_a_kernel_fragment_without_image_is_a_clear_error() -> None:
+def test_a_kernel_fragment_without_image_imports_as_a_kernel_override() -> None:
     lowered = parse_yaml("kernel:\n  cmdline: console=ttyS0\n", "frag.yml")
-    with pytest.raises(UserError) as info:
-        generate_python(lowered)
-    (diag,) = info.value.diagnostics
-    assert (diag.code, str(diag.location)) == ("SK011", "frag.yml:1:1")
-    assert "sets no image" in diag.message
+    code = generate_python(lowered)
+    assert 'Kernel(cmdline="console=ttyS0")' in code
+    namespace: dict[str, object] = {}
+    exec(compile(code, "frag.py", "exec"), namespace)
+    assert lower(namespace["system"]).spec == lowered.spec  # type: ignore[arg-type]
 
 
 def test_values_are_written_idiomatically() -> None:

@@ -10,7 +10,6 @@ from systemkit import (
     Device,
     File,
     Kernel,
-    Mount,
     Onboot,
     Rlimit,
     Service,
@@ -67,7 +66,7 @@ def test_capability_enum_and_strings_are_interchangeable() -> None:
         (lambda: Service("s", "alpine", capabilities=["CAP_NOPE"]), "SK101"),  # type: ignore[list-item]
         (lambda: Service("s", "alpine", capabilities=["all", "CAP_CHOWN"]), "SK102"),
         (lambda: File("/etc/x", contents="", mode=0o17777), "SK103"),
-        (lambda: Mount("relative", type="bind"), "SK104"),
+        (lambda: Tmpfs("relative"), "SK111"),
         (lambda: Service("s", "Not A Ref"), "SK105"),
         (lambda: Service("s", "alpine", binds=["/only-one-part"]), "SK106"),
         (lambda: Service("s", "alpine", env=["NOEQUALS"]), "SK107"),
