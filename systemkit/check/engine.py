@@ -4,7 +4,6 @@
 
 from __future__ import annotations
 
-import linecache
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -13,7 +12,7 @@ import attrs
 from systemkit.check import defaults, files, mounts, names, process, refs, suppress, system, values
 from systemkit.check.context import Context
 from systemkit.check.labels import LabelSource
-from systemkit.check.locate import Locator
+from systemkit.check.locate import Lines, Locator
 from systemkit.check.suppress import is_suppressed
 from systemkit.diagnostics import Diagnostic, Severity, UserError, collecting
 from systemkit.model.system import System
@@ -36,13 +35,10 @@ def finish(diags: Iterable[Diagnostic], lowered: Lowered | None = None) -> list[
     """Drop suppressed and repeated findings; sort by location, then code."""
     out: list[Diagnostic] = []
     seen: set[Diagnostic] = set()
-    files_seen: set[str] = set()
+    lines = Lines()
     locations = lowered.locations if lowered is not None else None
     for d in diags:
-        if d.location is not None and d.location.file not in files_seen:
-            files_seen.add(d.location.file)
-            linecache.checkcache(d.location.file)
-        if d in seen or is_suppressed(d, locations):
+        if d in seen or is_suppressed(d, locations, lines):
             continue
         seen.add(d)
         out.append(d)

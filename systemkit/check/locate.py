@@ -116,11 +116,52 @@ def _follow(node: ast.expr, tok: Token, kind: str) -> ast.expr | None:
     return None
 
 
+_SCALAR_AFTER_KEY = re.compile(r"\s*:\s+(?=[^\s#|>])")
+
+
+class Lines:
+    """The lines of the user's files, read once per check run (never a stale cache: the same
+    relative name may be another file in another run)."""
+
+    def __init__(self) -> None:
+        self._files: dict[str, list[str]] = {}
+
+    def get(self, file: str, line: int) -> str:
+        lines = self._files.get(file)
+        if lines is None:
+            try:
+                lines = Path(file).read_text(encoding="utf-8").splitlines()
+            except (OSError, UnicodeDecodeError):
+                lines = []
+            self._files[file] = lines
+        return lines[line - 1] if 0 < line <= len(lines) else ""
+
+
+def _yaml_value(loc: Location, spec_path: str, lines: Lines) -> Location:
+    """The location of a key's value when it is a scalar on the key's line (``uid: nobody``
+    points at ``nobody``); the key itself otherwise (a block list, a mapping)."""
+    m = re.search(r"\.([A-Za-z_][A-Za-z0-9_.]*)$", spec_path)
+    if m is None or loc.column <= 0:
+        return loc
+    segment = m.group(1)
+    key = segment if segment.endswith(".add") else segment.rsplit(".", 1)[-1]
+    line = lines.get(loc.file, loc.line)
+    start = loc.column - 1
+    for quote in ("", '"', "'"):
+        word = f"{quote}{key}{quote}"
+        if line.startswith(word, start):
+            after = _SCALAR_AFTER_KEY.match(line, start + len(word))
+            if after is not None:
+                return Location(loc.file, loc.line, after.end() + 1)
+    return loc
+
+
 class Locator:
     """Resolves spec paths of one lowered system to locations (refined in ``.py`` files)."""
 
     def __init__(self, lowered: Lowered) -> None:
         self.lowered = lowered
+        self.lines = Lines()
         self._sources: dict[str, _Source] = {}
 
     def anchor(self, spec_path: str) -> tuple[str, Location] | None:
@@ -144,6 +185,8 @@ class Locator:
         if found is None:
             return None
         anchor, loc = found
+        if loc.file.endswith((".yml", ".yaml")):
+            return _yaml_value(loc, spec_path, self.lines) if anchor == spec_path else loc
         if anchor == spec_path or not loc.file.endswith(".py"):
             return loc
         source = self._sources.get(loc.file)

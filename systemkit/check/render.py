@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import linecache
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from systemkit.check.catalogue import MYPY_CODE, RULES_BY_CODE
+from systemkit.check.locate import Lines
 from systemkit.diagnostics import Diagnostic, Severity
 
 _COLORS = {
@@ -22,20 +22,20 @@ _DIM = "\x1b[2m"
 _RESET = "\x1b[0m"
 
 
-def _source_line(d: Diagnostic) -> list[str]:
+def _source_line(d: Diagnostic, lines: Lines) -> list[str]:
     loc = d.location
     if loc is None or loc.line <= 0:
         return []
-    text = linecache.getline(loc.file, loc.line).rstrip("\n")
+    text = lines.get(loc.file, loc.line)
     if not text.strip():
         return []
     num = str(loc.line)
     pad = " " * len(num)
-    lines = [f" {num} | {text.expandtabs(4)}"]
+    out = [f" {num} | {text.expandtabs(4)}"]
     if loc.column > 0:
         prefix = text[: loc.column - 1].expandtabs(4)
-        lines.append(f" {pad} | {' ' * len(prefix)}^")
-    return lines
+        out.append(f" {pad} | {' ' * len(prefix)}^")
+    return out
 
 
 def summary(diags: Sequence[Diagnostic]) -> str:
@@ -55,11 +55,8 @@ def render_text(diags: Sequence[Diagnostic], color: bool = False) -> str:
     """Compiler style: ``system.py:12:5: error[SK104]: ...``, the source line with a caret,
     the spec path, notes and the hint; a summary line at the end."""
     out: list[str] = []
-    seen_files: set[str] = set()
+    lines = Lines()
     for d in diags:
-        if d.location is not None and d.location.file not in seen_files:
-            seen_files.add(d.location.file)
-            linecache.checkcache(d.location.file)
         where = f"{d.location}: " if d.location else ""
         sev = f"{d.severity.value}[{d.code}]"
         if color:
@@ -68,7 +65,7 @@ def render_text(diags: Sequence[Diagnostic], color: bool = False) -> str:
         else:
             head = f"{where}{sev}: {d.message}"
         out.append(head)
-        out.extend(_source_line(d))
+        out.extend(_source_line(d, lines))
         if d.spec_path:
             out.append(
                 f"  = at {d.spec_path}" if not color else f"  {_DIM}= at {d.spec_path}{_RESET}"

@@ -8,11 +8,11 @@ points at (the list element, keyword or constructor call); in YAML, the line of 
 
 from __future__ import annotations
 
-import linecache
 import re
 from collections.abc import Iterable, Mapping
 from typing import TypeVar
 
+from systemkit.check.locate import Lines
 from systemkit.diagnostics import Diagnostic
 from systemkit.location import Location
 from systemkit.model.base import Located
@@ -65,11 +65,14 @@ def _ancestors(path: str) -> Iterable[str]:
         path = path[:cut]
 
 
-def is_suppressed(d: Diagnostic, locations: Mapping[str, Location] | None = None) -> bool:
+def is_suppressed(
+    d: Diagnostic, locations: Mapping[str, Location] | None = None, lines: Lines | None = None
+) -> bool:
     """True when a comment on the finding's line, or :func:`ignore`, silences it."""
     loc = d.location
     if loc is not None:
-        if _silenced(_codes_in_comment(linecache.getline(loc.file, loc.line)), d.code):
+        text = (lines or Lines()).get(loc.file, loc.line)
+        if _silenced(_codes_in_comment(text), d.code):
             return True
         if _silenced(_IGNORED.get(loc), d.code):
             return True

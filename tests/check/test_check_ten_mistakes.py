@@ -33,16 +33,16 @@ PY_EXPECTED = [
 ]
 
 YAML_EXPECTED = [
-    (7, 5, "SK110"),  # name: ../escape
+    (7, 11, "SK110"),  # name: ../escape
     (12, 46, "SK101"),  # CAP_NET_ADMN
     (14, 9, "SK231"),  # logs:/var/log/nginx, no volume "logs"
     (15, 33, "SK107"),  # MODE
-    (16, 5, "SK230"),  # uid: nobody
+    (16, 10, "SK230"),  # uid: nobody
     (17, 15, "SK263"),  # nofile,8192,4096
     (18, 15, "SK260"),  # one command word with spaces
-    (19, 5, "SK109"),  # net: hots
+    (19, 10, "SK109"),  # net: hots
     (20, 13, "SK111"),  # tmpfs "run:size=1m"
-    (25, 5, "SK240"),  # /etc/app.conf twice
+    (25, 11, "SK240"),  # /etc/app.conf twice
 ]
 
 
