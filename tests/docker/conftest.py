@@ -15,6 +15,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 import warnings
@@ -25,9 +26,15 @@ import filelock
 import pytest
 import requests
 
-from systemkit.images.archive import import_archive
-from systemkit.images.store import ImageStore
-from tests.docker.dockerimages import remove_images, skopeo, write_layouts
+# The docker tests import shared helpers as ``tests.docker...`` / ``tests.run...``: make that
+# work under plain ``pytest`` too, not only ``python3 -m pytest`` (which adds the cwd).
+_REPO = str(Path(__file__).resolve().parents[2])
+if _REPO not in sys.path:
+    sys.path.insert(0, _REPO)
+
+from systemkit.images.archive import import_archive  # noqa: E402
+from systemkit.images.store import ImageStore  # noqa: E402
+from tests.docker.dockerimages import remove_images, skopeo, write_layouts  # noqa: E402
 
 STATE = Path(tempfile.gettempdir()) / "systemkit-test-dockerd"
 PIDFILE = STATE / "dockerd.pid"
