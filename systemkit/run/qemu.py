@@ -12,6 +12,7 @@ lines have carriage returns and terminal escape sequences removed.
 
 from __future__ import annotations
 
+import codecs
 import os
 import re
 import shutil
@@ -169,14 +170,15 @@ class QemuSession:
     def _read(self) -> None:
         assert self._proc.stdout is not None
         fd = self._proc.stdout.fileno()
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         while True:
             try:
                 chunk = os.read(fd, 65536)
             except OSError:
                 chunk = b""
-            if not chunk:
+            text = decoder.decode(chunk, final=not chunk)
+            if not chunk and not text:
                 break
-            text = chunk.decode("utf-8", errors="replace")
             if self.console is not None:
                 try:
                     self.console.write(text)
@@ -184,6 +186,8 @@ class QemuSession:
                 except (OSError, ValueError):
                     pass
             self._feed(text)
+            if not chunk:
+                break
         with self._cond:
             if self._partial:
                 self._add_line(self._partial)
@@ -211,26 +215,37 @@ class QemuSession:
 
     def expect(self, text: str, timeout: float = 60.0, *, regex: bool = False) -> str:
         """Wait for a console line containing ``text`` (or matching the regular expression),
-        after the line the previous :meth:`expect` matched; returns the line.
+        after the line the previous successful :meth:`expect` matched; returns the line.
 
-        Raises :class:`ExpectTimeout` when ``timeout`` seconds pass or the guest stops first.
+        Raises :class:`ExpectTimeout` (whose message ends with the console's last lines) when
+        ``timeout`` seconds pass or the guest stops first; the position is then unchanged.
         """
         pattern = re.compile(text) if regex else None
         deadline = time.monotonic() + timeout
+        scanned = self._next_line
         with self._cond:
             while True:
-                while self._next_line < len(self.lines):
-                    line = self.lines[self._next_line]
-                    self._next_line += 1
+                while scanned < len(self.lines):
+                    line = self.lines[scanned]
+                    scanned += 1
                     matched = pattern.search(line) is not None if pattern else text in line
                     if matched:
+                        self._next_line = scanned
                         return line
                 if self._eof:
-                    raise ExpectTimeout(f"the guest stopped before printing {text!r}")
+                    raise ExpectTimeout(
+                        f"the guest stopped before printing {text!r}" + self._tail()
+                    )
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    raise ExpectTimeout(f"no console line with {text!r} within {timeout:g}s")
+                    raise ExpectTimeout(
+                        f"no console line with {text!r} within {timeout:g}s" + self._tail()
+                    )
                 self._cond.wait(left)
+
+    def _tail(self, n: int = 30) -> str:
+        shown = self.lines[-n:]
+        return "; the console's last lines:\n" + "".join(f"  | {line}\n" for line in shown)
 
     # -- lifetime ----------------------------------------------------------------------------
 
@@ -281,6 +296,8 @@ class QemuSession:
     def __exit__(self, *exc: object) -> None:
         self.stop()
         self._reader.join(10)
+        if self._proc.stdout is not None and not self._reader.is_alive():
+            self._proc.stdout.close()
 
 
 def run_qemu(

@@ -18,12 +18,14 @@ from typing import Any
 
 import pytest
 
-from systemkit.run import QemuSession, run_qemu
+from systemkit.run import ExpectTimeout, QemuSession, run_qemu
 
 pytestmark = [pytest.mark.slow, pytest.mark.qemu, pytest.mark.usefixtures("qemu_ready")]
 
 BOOT_TIMEOUT = 180.0
 """Seconds a boot may take under TCG (it takes about 7 here)."""
+STEP = 90.0
+"""Seconds one step of a boot may take (generous: the machine may be busy)."""
 
 # The five default mounts as `linuxkit build` writes them into config.json (reference §5.6).
 _DEFAULT_MOUNTS: list[dict[str, Any]] = [
@@ -227,22 +229,26 @@ def test_init_runs_bundles_in_order_and_stops_lingering_services(
     )
     with QemuSession(kernel, initrd, "console=ttyS0 quiet systemkit.linger=3", console=None) as vm:
         vm.expect("systemkit-init: started", timeout=BOOT_TIMEOUT)
-        vm.expect("systemkit-init: loaded the overlay module", timeout=30)
-        vm.expect("systemkit-init: onboot 000-first: starting", timeout=30)
-        vm.expect("first: writable bundle", timeout=30)
-        vm.expect("scratch", timeout=30)
-        vm.expect("systemkit-init: onboot 000-first: exited with status 0", timeout=30)
-        vm.expect("fails: exiting 3", timeout=30)
-        vm.expect("systemkit-init: onboot 001-fails: exited with status 3", timeout=30)
-        vm.expect("ro: read-only bundle", timeout=30)
-        vm.expect("ro: EROFS", timeout=30)
-        vm.expect("systemkit-init: all onboot containers done", timeout=30)
-        vm.expect("systemkit-init: all services started", timeout=30)
-        vm.expect("systemkit-init: stopping services after 3s", timeout=60)
-        vm.expect("systemkit-init: onshutdown 000-bye: starting", timeout=30)
-        vm.expect("bye: onshutdown container", timeout=30)
-        vm.expect("systemkit-init: all onshutdown containers done", timeout=30)
-        vm.expect("systemkit-init: powering off", timeout=30)
+        vm.expect("systemkit-init: loaded the overlay module", timeout=STEP)
+        vm.expect("systemkit-init: onboot 000-first: starting", timeout=STEP)
+        vm.expect("first: writable bundle", timeout=STEP)
+        vm.expect("scratch", timeout=STEP)
+        vm.expect("systemkit-init: onboot 000-first: exited with status 0", timeout=STEP)
+        vm.expect("fails: exiting 3", timeout=STEP)
+        vm.expect("systemkit-init: onboot 001-fails: exited with status 3", timeout=STEP)
+        vm.expect("ro: read-only bundle", timeout=STEP)
+        vm.expect("ro: EROFS", timeout=STEP)
+        vm.expect("systemkit-init: all onboot containers done", timeout=STEP)
+        vm.expect("systemkit-init: all services started", timeout=STEP)
+        with pytest.raises(ExpectTimeout, match=r"'never printed' within 0\.5s(.|\n)*\| "):
+            vm.expect("never printed", timeout=0.5)
+        # a failed expect leaves the position alone: a line already printed is still found
+        vm.expect("ticker: tick", timeout=STEP)
+        vm.expect("systemkit-init: stopping services after 3s", timeout=STEP)
+        vm.expect("systemkit-init: onshutdown 000-bye: starting", timeout=STEP)
+        vm.expect("bye: onshutdown container", timeout=STEP)
+        vm.expect("systemkit-init: all onshutdown containers done", timeout=STEP)
+        vm.expect("systemkit-init: powering off", timeout=STEP)
         result = vm.wait(BOOT_TIMEOUT)
     assert result.powered_off, result.output()
     text = result.output()
