@@ -104,24 +104,28 @@ class NativeBackend:
             )
             if entry is not None:
                 progress("Reusing the unchanged part of the previous build")
-                shutil.copyfile(entry.tar, tar_path)
-                with tar_path.open("r+b") as fh:
-                    fh.seek(entry.files_offset)
+                # Without a tar output only the files section is needed (for the initrd).
+                start = entry.files_offset if "tar" in formats else 0
+                if start:
+                    shutil.copyfile(entry.tar, tar_path)
+                with tar_path.open("r+b" if start else "wb") as fh:
+                    fh.seek(start)
                     writer = TarWriter(fh)
-                    writer.bytes_written = entry.files_offset
+                    writer.bytes_written = start
                     asm.write_files(writer, entry.escaping)
                 files_offset, escaping = entry.files_offset, list(entry.escaping)
-                parts = self._resumed_parts(entry, tar_path, outs) if needs_kernel else None
+                parts = self._resumed_parts(entry, tar_path, start, outs) if needs_kernel else None
             else:
                 with tar_path.open("wb") as fh:
                     result = asm.write(TarWriter(fh))
                 assert result.files_offset is not None
                 files_offset, escaping = result.files_offset, result.escaping
                 parts = None
-            parts = write_formats(tar_path, formats, outs, request.name, parts)
-            if cache is not None and (
-                entry is None or (parts is not None and entry.checkpoint is None)
-            ):
+            save = cache is not None and (
+                entry is None or (needs_kernel and entry.checkpoint is None)
+            )
+            parts = write_formats(tar_path, formats, outs, request.name, parts, keep_parts=save)
+            if cache is not None and save:
                 try:
                     cache.save(key, tar_path, files_offset, escaping, parts)
                 except OSError as exc:
@@ -131,11 +135,13 @@ class NativeBackend:
         return paths
 
     @staticmethod
-    def _resumed_parts(entry: CacheEntry, tar_path: Path, outs: AtomicOutputs) -> InitrdParts:
+    def _resumed_parts(
+        entry: CacheEntry, tar_path: Path, files_at: int, outs: AtomicOutputs
+    ) -> InitrdParts:
         assert entry.checkpoint is not None and entry.cmdline is not None
         kernel, gz = outs.scratch("kernel"), outs.scratch("initrd")
         shutil.copyfile(entry.dir / "kernel", kernel)
-        resume_initrd(tar_path, entry.files_offset, entry.dir / "initrd.gz", entry.checkpoint, gz)
+        resume_initrd(tar_path, files_at, entry.dir / "initrd.gz", entry.checkpoint, gz)
         ucode = entry.dir / "ucode.cpio"
         return InitrdParts(
             kernel, gz, ucode if ucode.exists() else None, entry.cmdline, entry.checkpoint

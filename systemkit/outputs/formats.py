@@ -8,6 +8,7 @@ has ``ucode``. gzip is written with mtime 0 and no file name, so outputs are byt
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterable
 from pathlib import Path
@@ -50,6 +51,25 @@ def _copy(src: BinaryIO, dst: BinaryIO, size: int) -> None:
             raise OutputError("the filesystem tar ends early")
         dst.write(chunk)
         left -= len(chunk)
+
+
+def copy_range(src: BinaryIO, dst: BinaryIO, size: int) -> None:
+    """Copy ``size`` bytes from the current position of ``src`` to that of ``dst`` (in the
+    kernel when it can, else through Python)."""
+    dst.flush()
+    src_off, dst_off, left = src.tell(), dst.tell(), size
+    try:
+        while left:
+            n = os.copy_file_range(src.fileno(), dst.fileno(), left, src_off, dst_off)
+            if n == 0:
+                raise OutputError("a cached file is shorter than recorded")
+            src_off, dst_off, left = src_off + n, dst_off + n, left - n
+    except (AttributeError, OSError):
+        pass
+    src.seek(src_off)
+    dst.seek(dst_off)
+    if left:
+        _copy(src, dst, left)
 
 
 @attrs.frozen
@@ -128,7 +148,7 @@ def resume_initrd(
     The bytes equal those :func:`split_initrd` would write."""
     with initrd_out.open("wb") as raw:
         with gz_prefix.open("rb") as prefix:
-            _copy(prefix, raw, checkpoint.gzip.position)
+            copy_range(prefix, raw, checkpoint.gzip.position)
         gz = ParallelGzipWriter(raw, level=GZIP_LEVEL, resume=checkpoint.gzip)
         try:
             cpio = NewcWriter(gz, checkpoint.inode, checkpoint.written)
@@ -172,9 +192,11 @@ def write_formats(
     outs: AtomicOutputs,
     name: str,
     parts: InitrdParts | None = None,
+    keep_parts: bool = False,
 ) -> InitrdParts | None:
     """Derive every non-tar format from ``tar_path`` (or from ``parts`` when given); files go
-    through ``outs``. Returns the initrd parts used, if any format needed them."""
+    through ``outs``. Returns the initrd parts used, if any format needed them (with
+    ``keep_parts`` they stay readable after this call, e.g. to be cached)."""
     formats = list(formats)
     unknown = [f for f in formats if f not in FORMATS]
     if unknown:
@@ -186,7 +208,10 @@ def write_formats(
     for fmt in formats:
         if fmt == "kernel+initrd":
             _copy_into(outs, f"{name}-kernel", [parts.kernel])
-            _copy_into(outs, f"{name}-initrd.img", [p for p in (parts.ucode, parts.gz) if p])
+            if parts.ucode is None and "tar-kernel-initrd" not in formats and not keep_parts:
+                outs.promote(parts.gz, f"{name}-initrd.img")
+            else:
+                _copy_into(outs, f"{name}-initrd.img", [p for p in (parts.ucode, parts.gz) if p])
             if parts.cmdline:
                 with outs.open(f"{name}-cmdline") as fh:
                     fh.write(parts.cmdline.encode("utf-8", "surrogateescape"))

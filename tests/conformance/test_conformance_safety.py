@@ -406,3 +406,47 @@ def test_rebuild_reuse_with_ucode_matches_full_build(tmp_path: Path) -> None:
     for x, y in zip(got, expected, strict=True):
         assert x.read_bytes() == y.read_bytes(), x.name
     assert (b / "system-initrd.img").read_bytes().startswith(ucode)
+
+
+def test_rebuild_reuse_of_kernel_initrd_alone(tmp_path: Path) -> None:
+    """Without a tar output the reused build writes only the files section to scratch."""
+    import attrs
+
+    from systemkit.backends.base import BuildRequest
+    from systemkit.backends.native import NativeBackend
+
+    spec, store = _small_system(tmp_path)
+    only = ("kernel+initrd",)
+    a = tmp_path / "a"
+    a.mkdir()
+    build(spec, base_dir=tmp_path, formats=only, out_dir=a, cache_dir=store, arch="amd64")
+    changed = attrs.evolve(spec, files=[FileSpec(path="etc/motd", contents="new\n", uid=5)])
+    b = tmp_path / "b"
+    b.mkdir()
+    lines: list[str] = []
+    got = build(
+        changed,
+        base_dir=tmp_path,
+        formats=only,
+        out_dir=b,
+        cache_dir=store,
+        arch="amd64",
+        progress=lines.append,
+    )
+    assert "Reusing the unchanged part of the previous build" in lines
+    full = tmp_path / "full"
+    full.mkdir()
+    expected = NativeBackend(use_cache=False).build(
+        BuildRequest(
+            spec=changed,
+            base_dir=tmp_path,
+            formats=only,
+            out_dir=full,
+            cache_dir=store,
+            arch="amd64",
+        )
+    )
+    assert [p.name for p in got] == ["system-kernel", "system-initrd.img", "system-cmdline"]
+    for x, y in zip(got, expected, strict=True):
+        assert x.read_bytes() == y.read_bytes(), x.name
+    assert sorted(p.name for p in b.iterdir()) == sorted(p.name for p in got)
