@@ -270,9 +270,9 @@ RULES: tuple[Rule, ...] = (
         "SK203",
         "names",
         "LinuxKit checks only services. Onboot and onshutdown directories are numbered "
-        "(`000-NAME`), so a repeated name does not collide there, but a `uid: NAME` reference "
-        "then means the last container of that name, and logs and process lists show two "
-        "containers as one. Unique names everywhere keep references and logs unambiguous.",
+        "(`000-NAME`), so a repeated name does not collide on disk there, but ids are allocated "
+        "by name: a `uid: NAME` is ambiguous, and messages naming the container cannot tell the "
+        "two apart. Unique names everywhere keep references unambiguous.",
         _y(
             "onboot:\n  - name: setup\n    image: alpine:3.19\n"
             "services:\n  - name: setup\n    image: alpine:3.19\n"

@@ -28,8 +28,8 @@ def check_container_names(ctx: Context) -> None:
             ctx.report(
                 "SK203",
                 f"{e.path}.name",
-                f"container name {name!r} is already used by {where}: `uid`/`gid` references "
-                "by name, logs and process lists cannot tell them apart",
+                f"container name {name!r} is already used by {where}: a `uid`/`gid` that names "
+                "it is ambiguous, and messages naming the container cannot tell the two apart",
                 "give each container its own name",
                 related=(f"{other}.name",),
             )
