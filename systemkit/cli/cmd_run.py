@@ -28,6 +28,26 @@ Examples:
 """
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1: {text}")
+    return value
+
+
+def _positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0: {text}")
+    return value
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="runner", metavar="RUNNER", required=True)
     qemu = sub.add_parser(
@@ -38,6 +58,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
             "stdout. Exit status 0 when the guest powered off, 1 on timeout, reboot, panic "
             "or failure."
         ),
+        epilog=(
+            "examples:\n"
+            "  systemkit run qemu out/hello/hello --timeout 120\n"
+            "  systemkit run qemu out/hello --mem 1G --cpus 2 "
+            "--cmdline-append systemkit.linger=30\n"
+            "  systemkit run qemu out/hello/hello --qemu-arg=-nic --qemu-arg=user,model=virtio"
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     qemu.add_argument(
         "path",
@@ -45,10 +73,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="the build's NAME prefix (out/hello/hello), one of its files, or its directory",
     )
     qemu.add_argument("--mem", default="512M", help="guest memory, as qemu's -m (default: 512M)")
-    qemu.add_argument("--cpus", type=int, default=1, help="virtual CPUs (default: 1)")
+    qemu.add_argument("--cpus", type=_positive_int, default=1, help="virtual CPUs (default: 1)")
     qemu.add_argument(
         "--timeout",
-        type=float,
+        type=_positive_seconds,
         default=None,
         metavar="SECONDS",
         help="stop qemu after this many seconds and exit 1 (default: no limit)",

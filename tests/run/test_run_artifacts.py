@@ -86,3 +86,17 @@ def test_expected_strings_must_appear_in_order() -> None:
     assert _missing(lines, ["three", "one"]) == ["one"]
     assert _missing(lines, ["zero", "one"]) == ["zero", "one"]
     assert _missing(lines, []) == []
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [("--cpus", "0", "must be at least 1"), ("--timeout", "-1", "must be more than 0")],
+)
+def test_cli_refuses_nonsense_numbers_as_usage_errors(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], option: str, value: str, message: str
+) -> None:
+    _build(tmp_path, "h")
+    with pytest.raises(SystemExit) as exit_:
+        main(["run", "qemu", str(tmp_path / "h"), option, value])
+    assert exit_.value.code == 2
+    assert message in capsys.readouterr().err
