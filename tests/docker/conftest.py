@@ -56,14 +56,24 @@ def docker_answers() -> bool:
     return proc.returncode == 0
 
 
+_started: dict[int, subprocess.Popen[bytes]] = {}
+"""dockerd processes this session started (reaped with wait(), not left as zombies)."""
+
+
 def _alive(pid: int) -> bool:
+    proc = _started.get(pid)
+    if proc is not None:
+        return proc.poll() is None
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1][:1] != "Z"
+    except (OSError, IndexError):
+        return True
 
 
 def _users() -> set[int]:
@@ -91,13 +101,14 @@ def _install_docker() -> None:
 def _start_dockerd() -> None:
     _install_docker()
     log = LOG.open("ab")
-    subprocess.Popen(
+    proc = subprocess.Popen(
         ["dockerd", "--pidfile", str(PIDFILE)],
         stdout=log,
         stderr=log,
         stdin=subprocess.DEVNULL,
         start_new_session=True,
     )
+    _started[proc.pid] = proc
     deadline = time.monotonic() + WAIT
     while time.monotonic() < deadline:
         if docker_answers():
