@@ -16,7 +16,7 @@ Two systems are defined, so commands take ``--system``::
 
 from __future__ import annotations
 
-from lib import ALPINE, KERNEL, Getty, base, monitoring, tickers
+from lib import ALPINE, Getty, base, monitoring, tickers
 
 from systemkit import File, Kernel, Service, System, evolve
 
@@ -41,8 +41,9 @@ system = (
     )
 )
 
-# A second system from the first: merged with a fragment whose kernel cmdline overrides.
+# A second system from the first, merged with a fragment: its kernel sets only the command
+# line, which overrides; the image stays the one `base()` chose.
 debug = system + System(
-    kernel=Kernel(KERNEL, cmdline="console=ttyS0 debug loglevel=7"),
+    kernel=Kernel(cmdline="console=ttyS0 debug loglevel=7"),
     services=[chatty, Service("shell", ALPINE, command=["/bin/sh", "-c", "sleep infinity"])],
 )
