@@ -14,6 +14,8 @@ and review the diff like code.
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -71,3 +73,22 @@ def test_no_stale_golden_files(load_example: LoadExample) -> None:
             wanted |= {f"{stem}.json", f"{stem}.yml"}
     present = {p.name for p in GOLDEN_DIR.iterdir() if p.suffix in (".json", ".yml")}
     assert present == wanted
+
+
+@pytest.mark.parametrize(
+    ("example", "system", "stem"),
+    [
+        ("minimal", None, "minimal"),
+        ("variants", "globex-metal-arm64", "variants.globex-metal-arm64"),
+    ],
+)
+def test_the_cli_prints_the_golden_bytes(example: str, system: str | None, stem: str) -> None:
+    """``systemkit lower`` (a subprocess, as users run it) prints exactly the golden files."""
+    path = REPO / "examples" / example / "system.py"
+    for fmt, suffix in (("json", ".json"), ("linuxkit", ".yml")):
+        args = [sys.executable, "-m", "systemkit", "lower", str(path), "--format", fmt]
+        if system is not None:
+            args += ["--system", system]
+        res = subprocess.run(args, capture_output=True, check=False)
+        assert res.returncode == 0, res.stderr.decode()
+        assert res.stdout == (GOLDEN_DIR / f"{stem}{suffix}").read_bytes()
