@@ -21,7 +21,8 @@ The engine is found the way the ``docker`` CLI finds it: ``DOCKER_HOST`` (with
 ``DOCKER_TLS_VERIFY``, ``DOCKER_TLS`` and ``DOCKER_CERT_PATH``), else the context named by
 ``DOCKER_CONTEXT``, else the ``currentContext`` of the Docker config file (``DOCKER_CONFIG``
 or ``~/.docker``), else ``unix:///var/run/docker.sock``. ``ssh://`` hosts go through the
-``ssh`` command, as the CLI does.
+``ssh`` command, as the CLI does. The API version is negotiated unless ``DOCKER_API_VERSION``
+pins it.
 """
 
 from __future__ import annotations
@@ -201,7 +202,7 @@ def connect(endpoint: EngineEndpoint | None = None, timeout: int = _TIMEOUT) -> 
     try:
         client = docker.APIClient(
             base_url=ep.host,
-            version="auto",
+            version=os.environ.get("DOCKER_API_VERSION") or "auto",
             timeout=timeout,
             tls=ep.tls if ep.tls is not None else False,
             use_ssh_client=ep.host.startswith("ssh://"),

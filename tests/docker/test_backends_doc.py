@@ -39,3 +39,13 @@ def test_error_codes_match_the_code() -> None:
     }
     assert codes == set(re.findall(r"SK6\d\d", text))
     assert linuxkit_cli.BINARY_ENV in text
+
+
+def test_both_backends_implement_the_protocol() -> None:
+    from systemkit.backends.base import Backend
+
+    for backend in (docker_backend.DockerBackend(), linuxkit_cli.LinuxkitBackend()):
+        assert isinstance(backend, Backend)
+        assert backend.name in PAGE.read_text()
+    assert {"tar", "kernel+initrd"} <= docker_backend.DockerBackend.formats
+    assert {"tar", "kernel+initrd", "iso-efi", "raw-bios"} <= linuxkit_cli.LinuxkitBackend.formats
