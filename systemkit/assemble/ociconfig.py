@@ -335,6 +335,11 @@ def _resources(res: Mapping[str, Any] | None, extra_rules: list[Data]) -> Data:
     return out
 
 
+def resources_json(res: Mapping[str, Any]) -> Data:
+    """``specs.LinuxResources`` as Go's encoding/json writes it (json tags, omitempty)."""
+    return _resources(res, [])
+
+
 def config_to_oci(
     yaml: Mapping[str, Any],
     label: Mapping[str, Any] | None,

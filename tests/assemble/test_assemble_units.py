@@ -392,3 +392,43 @@ def test_camelcase_keys_are_dropped_like_linuxkit() -> None:
     oci, _ = ociconfig.config_to_oci(yaml, None, IMAGE, {})
     assert oci["linux"]["resources"] == {"memory": {"limit": 5}}
     assert oci["linux"]["uidMappings"] == [{"containerID": 0, "hostID": 0, "size": 1}]
+
+
+def test_metadata_yaml_and_json_render_go_structs() -> None:
+    import yaml as pyyaml
+
+    from systemkit.assemble.metadata import metadata_bytes
+    from systemkit.spec.types import FileSpec, IDMapping, ImageSpec, MountSpec, Spec
+
+    spec = Spec(
+        onboot=[
+            ImageSpec(
+                name="m",
+                image="docker.io/a/b:1",
+                mounts=[MountSpec(destination="/b", type="bind", source="/a")],
+                uid_mappings=[IDMapping(host_id=1000, container_id=0, size=1)],
+                command=[],
+            )
+        ],
+        files=[FileSpec(path="etc/x.yml", metadata="yaml", mode="0644")],
+    )
+    text = metadata_bytes(spec, "yaml").decode()
+    data = pyyaml.safe_load(text)
+    entry = data["onboot"][0]
+    assert entry["mounts"] == [
+        {
+            "destination": "/b",
+            "type": "bind",
+            "source": "/a",
+            "options": [],
+            "uidmappings": [],
+            "gidmappings": [],
+        }
+    ]
+    assert entry["uidMappings"] == [{"containerid": 0, "hostid": 0, "size": 1}]
+    assert entry["command"] == [] and data["services"] == [] and data["kernel"] == {"image": ""}
+    assert '  mode: "0644"' in text and "&id" not in text
+    js = json.loads(metadata_bytes(spec, "json"))
+    assert js["onboot"][0]["mounts"] == [{"destination": "/b", "type": "bind", "source": "/a"}]
+    assert js["onboot"][0]["uidMappings"] == [{"containerID": 0, "hostID": 0, "size": 1}]
+    assert js["services"] is None and js["init"] is None
