@@ -3,8 +3,8 @@
 Teams that ship one appliance to several customers and several clouds or machines usually keep
 one LinuxKit YAML per combination, or a base file plus fragments merged on the command line
 (``linuxkit build platform-equinixmetal.yml platform-equinixmetal.arm64.yml``). Here the
-combinations are *computed*: a :class:`Platform` says what differs per machine (kernel command
-line, microcode, firmware, the cloud metadata agent, an optional fragment merged last), a
+combinations are *computed*: a :class:`Platform` says what differs per machine (kernel image
+and command line, microcode, firmware, the cloud metadata agent, its own services), a
 :class:`Customer` what differs per customer (services, keys, message of the day), and
 :func:`appliance` combines one of each. The module-level ``systems`` dict exposes them all,
 named ``<customer>-<platform>``::
@@ -12,7 +12,9 @@ named ``<customer>-<platform>``::
     systemkit lower examples/variants/system.py --system acme-aws --format linuxkit
     systemkit lower examples/variants/system.py --system globex-metal-arm64 --digest
 
-The images and the metal fragment are those of LinuxKit's ``platform-*.yml`` examples.
+The arm64 metal machines are the metal system with a fragment merged last, as LinuxKit's
+``platform-equinixmetal.arm64.yml`` is. The images are those of LinuxKit's ``platform-*.yml``
+examples.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from typing import NamedTuple
 from systemkit import Bind, Capability, File, Kernel, Onboot, Service, System
 
 KERNEL = "linuxkit/kernel:6.12.59"
+KERNEL_RT = "linuxkit/kernel:6.6.71-rt"
 INIT = "linuxkit/init:b5506cc74a6812dc40982cacfd2f4328f8a4b12a"
 RUNC = "linuxkit/runc:9442aa234715e751a16144f1d4ae3fd1a00fd492"
 CONTAINERD = "linuxkit/containerd:ba19f64efd3331a8fd0a33e00eabd14f6ee1780e"
@@ -35,6 +38,7 @@ MODPROBE = "linuxkit/modprobe:4248cdc3494779010e7e7488fc17b6fd45b73aeb"
 GETTY = "linuxkit/getty:a86d74c8f89be8956330c3b115b0b1f2e09ef6e0"
 SSHD = "linuxkit/sshd:08e5d4a46603eff485d5d1b14001cc932a530858"
 NGINX = "nginx:1.13.8-alpine"
+OPEN_VM_TOOLS = "linuxkit/open-vm-tools:ce668b7064e26dbb4767a9106aae8cb888a3a61c"
 
 
 class Platform(NamedTuple):
@@ -42,13 +46,15 @@ class Platform(NamedTuple):
 
     name: str
     consoles: tuple[str, ...]
+    kernel: str = KERNEL
     metadata: str | None = None
     """Provider given to LinuxKit's metadata agent (``aws``, ``equinixmetal`` ...), if any."""
     ucode: str | None = None
     """Microcode cpio in the kernel image, prepended to the initrd."""
     firmware: bool = False
     """Add LinuxKit's firmware package (bare metal NICs and disks need it)."""
-    extra_onboot: tuple[Onboot, ...] = ()
+    services: tuple[Service, ...] = ()
+    """Agents the platform needs (e.g. the hypervisor's guest tools)."""
 
 
 class Customer(NamedTuple):
@@ -83,12 +89,13 @@ def base(platform: Platform, customer: Customer) -> System:
         onboot.append(
             Onboot("metadata", METADATA, command=["/usr/bin/metadata", platform.metadata])
         )
-    onboot.extend(platform.extra_onboot)
     return System(
-        kernel=Kernel(KERNEL, cmdline=cmdline(platform.consoles, customer), ucode=platform.ucode),
+        kernel=Kernel(
+            platform.kernel, cmdline=cmdline(platform.consoles, customer), ucode=platform.ucode
+        ),
         init=init,
         onboot=onboot,
-        services=[Service("rngd", RNGD), Service("getty", GETTY)],
+        services=[Service("rngd", RNGD), Service("getty", GETTY), *platform.services],
         files=[File("/etc/motd", contents=customer.motd, mode=0o644)],
     )
 
@@ -126,12 +133,19 @@ AWS = Platform("aws", consoles=("ttyS0",), metadata="aws")
 METAL = Platform(
     "metal", consoles=("ttyS1",), metadata="equinixmetal", ucode="intel-ucode.cpio", firmware=True
 )
-PLATFORMS = (QEMU, AWS, METAL)
+VMWARE_RT = Platform(
+    "vmware-rt",
+    consoles=("tty0",),
+    kernel=KERNEL_RT,
+    services=(Service("open-vm-tools", OPEN_VM_TOOLS),),
+)
+PLATFORMS = (QEMU, AWS, METAL, VMWARE_RT)
 ARM64_CONSOLES = ("ttyAMA0",)
 CUSTOMERS = (
     Customer(
         "acme",
         motd="Acme appliance. Authorised use only.\n",
+        # A placeholder, not a real key: put the customer's public keys here.
         authorized_keys=(
             "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAcmeOpsKeyForTheExampleOnly ops@acme",
         ),

@@ -49,7 +49,7 @@ def test_examples_lower_to_identical_bytes_across_processes(tmp_path: Path) -> N
     first = lower_all("0", REPO, home)
     second = lower_all("4242", tmp_path, home)
     third = lower_all("random", REPO, home)
-    # Every system was lowered: 4 one-system examples, composition has 2, variants 8.
-    assert first.count(b"\n== ") + 1 == 4 + 2 + 8
+    # Every system was lowered: 4 one-system examples, composition has 2, variants 10.
+    assert first.count(b"\n== ") + 1 == 4 + 2 + 10
     assert hashlib.sha256(first).hexdigest() == hashlib.sha256(second).hexdigest()
     assert first == second == third
