@@ -55,25 +55,43 @@ def _formats(values: list[str] | None) -> tuple[str, ...]:
     return tuple(dict.fromkeys(out))
 
 
-def _run_checks(lowered: Any, strict: bool, quiet: bool) -> None:
+def _labels(cache: Path | None) -> Any:
+    """Where the checks look image labels up: the build's store."""
+    if cache is None:
+        return None
+    try:
+        from systemkit.check.labels import LabelSource
+        from systemkit.images.store import ImageStore
+
+        if not (cache / "index.json").is_file():
+            return LabelSource(use_store=False)
+        return LabelSource(store=ImageStore(cache), opened=True)
+    except (ImportError, TypeError):
+        return None
+
+
+def _run_checks(
+    lowered: Any, formats: tuple[str, ...], strict: bool, quiet: bool, cache: Path | None
+) -> None:
+    """The checks gate: errors (and warnings with --strict) stop the build."""
     try:
         check = importlib.import_module("systemkit.check")
     except ModuleNotFoundError:
         return
-    run_checks = getattr(check, "run_checks", None)
-    if run_checks is None:
-        return
-    diags = list(run_checks(lowered))
-    errors = [
-        d
-        for d in diags
-        if d.severity == Severity.ERROR or (strict and d.severity == Severity.WARNING)
-    ]
-    if errors:
-        raise UserError(errors)
+    gate = getattr(check, "gate", None)
+    if gate is not None:
+        diags = list(gate(lowered, formats=formats, strict=strict, labels=_labels(cache)))
+    else:
+        run_checks = getattr(check, "run_checks", None)
+        if run_checks is None:
+            return
+        diags = list(run_checks(lowered))
+        fatal = {Severity.ERROR, Severity.WARNING} if strict else {Severity.ERROR}
+        if any(d.severity in fatal for d in diags):
+            raise UserError(diags)
     if not quiet:
         for d in diags:
-            if d.severity == Severity.WARNING:
+            if d.severity != Severity.INFO:
                 print(d.render(), file=sys.stderr)
 
 
@@ -82,7 +100,8 @@ def run(args: argparse.Namespace) -> int:
     from systemkit.loader import load_lowered
 
     lowered = load_lowered(list(args.files), args.system)
-    _run_checks(lowered, args.strict, args.quiet)
+    formats = _formats(args.format)
+    _run_checks(lowered, formats, args.strict, args.quiet, args.cache)
     name = args.name or lowered.name or Path(args.files[0]).stem
     quiet = bool(args.quiet)
 
@@ -94,7 +113,7 @@ def run(args: argparse.Namespace) -> int:
     paths = build(
         lowered.spec,
         base_dir=lowered.base_dir,
-        formats=_formats(args.format),
+        formats=formats,
         out_dir=args.dir,
         name=name,
         backend=args.backend,

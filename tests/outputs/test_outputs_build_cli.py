@@ -165,3 +165,16 @@ def test_parallel_gzip_is_standard_and_thread_independent(threads: int) -> None:
     assert out.getvalue() == reference.getvalue()
     assert gzip.decompress(out.getvalue()) == data
     assert out.getvalue()[3] == 0 and out.getvalue()[4:8] == b"\0\0\0\0"  # no name, mtime 0
+
+
+def test_cli_build_checks_gate(tmp_path: Path) -> None:
+    store = _store_with_images(tmp_path / "store")
+    bad = SYSTEM.replace(
+        "    image: t/app:1\n", "    image: t/app:1\n    capabilities: [all, CAP_CHOWN]\n"
+    )
+    (tmp_path / "bad.yml").write_text(bad)
+    (tmp_path / "out").mkdir()
+    res = run("bad.yml", "--cache", str(store), "--dir", "out", "-f", "tar", cwd=tmp_path)
+    assert res.returncode == 1
+    assert "error[" in res.stderr and "Traceback" not in res.stderr
+    assert list((tmp_path / "out").iterdir()) == []
