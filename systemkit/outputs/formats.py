@@ -32,7 +32,7 @@ from systemkit.outputs.pgzip import GzipState, ParallelGzipWriter
 FORMATS: dict[str, str] = {
     "tar": "NAME.tar: the filesystem tar",
     "kernel+initrd": "NAME-kernel, NAME-initrd.img and NAME-cmdline (when not empty)",
-    "tar-kernel-initrd": "NAME-initrd.tar holding kernel, initrd.img, cmdline (and ucode.cpio)",
+    "tar-kernel-initrd": "NAME-initrd.tar holding kernel, initrd.img, cmdline, ucode.cpio",
 }
 NEEDS_KERNEL = frozenset({"kernel+initrd", "tar-kernel-initrd"})
 GZIP_LEVEL = 6
@@ -218,11 +218,13 @@ def write_formats(
         elif fmt == "tar-kernel-initrd":
             with outs.open(f"{name}-initrd.tar") as fh:
                 tw = TarWriter(fh)
+                # LinuxKit writes each part only when it is not empty, in this order.
                 members: list[tuple[str, Path | bytes]] = [
                     ("kernel", parts.kernel),
                     ("initrd.img", parts.gz),
-                    ("cmdline", parts.cmdline.encode("utf-8", "surrogateescape")),
                 ]
+                if parts.cmdline:
+                    members.append(("cmdline", parts.cmdline.encode("utf-8", "surrogateescape")))
                 if parts.ucode is not None:
                     members.append(("ucode.cpio", parts.ucode))
                 for member, content in members:

@@ -406,6 +406,11 @@ def test_rebuild_reuse_with_ucode_matches_full_build(tmp_path: Path) -> None:
     for x, y in zip(got, expected, strict=True):
         assert x.read_bytes() == y.read_bytes(), x.name
     assert (b / "system-initrd.img").read_bytes().startswith(ucode)
+    assert not (b / "system-cmdline").exists()  # no cmdline: no file, no tar member
+    with tarfile.open(b / "system-initrd.tar") as t:
+        assert t.getnames() == ["kernel", "initrd.img", "ucode.cpio"]
+        member = t.extractfile("ucode.cpio")
+        assert member is not None and member.read() == ucode
 
 
 def test_rebuild_reuse_of_kernel_initrd_alone(tmp_path: Path) -> None:
