@@ -277,3 +277,29 @@ def test_rejected_cases_fail_before_building(name: str, tmp_path: Path) -> None:
         )
     assert str(err.value).strip()
     assert list(out.iterdir()) == []
+
+
+def test_deviation_canonical_file_modes_in_metadata(tmp_path: Path) -> None:
+    """Deviation 6: LinuxKit copies a file's mode string into the metadata file as written
+    ("644"); the spec holds modes canonically, so systemkit writes "0644". The mode the file
+    gets is the same."""
+    (tmp_path / "system.yml").write_text(
+        "files:\n"
+        '  - path: etc/a\n    contents: "x"\n    mode: "644"\n'
+        "  - path: etc/meta.yml\n    metadata: yaml\n"
+    )
+    lowered = parse_files([tmp_path / "system.yml"], cwd=tmp_path)
+    out = tmp_path / "out"
+    out.mkdir()
+    (tar,) = build(
+        lowered.spec,
+        base_dir=tmp_path,
+        formats=("tar",),
+        out_dir=out,
+        name="system",
+        cache_dir=tmp_path / "store",
+    )
+    meta = _file(tar, "etc/meta.yml").decode()
+    assert '  mode: "0644"' in meta and '"644"' not in meta
+    tree = _tree(skgen.read_tar(str(tar)))
+    assert tree["etc/a"]["mode"] == "0644"
