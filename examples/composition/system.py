@@ -10,8 +10,8 @@ Two systems are defined, so commands take ``--system``::
     systemkit lower examples/composition/system.py --system debug   # a verbose copy of it
 """
 
-# Type-check this project from its own directory (`mypy --strict system.py lib.py`), where
-# `lib` is found. The repository's all-at-once mypy run starts elsewhere and cannot see it:
+# `systemkit check system.py` type-checks this file and lib.py together (mypy --strict, with this
+# directory on the module path). The repository's own all-at-once mypy run cannot see `lib`:
 # mypy: disable-error-code="import-not-found"
 
 from __future__ import annotations

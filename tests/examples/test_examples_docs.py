@@ -120,3 +120,20 @@ def test_code_blocks_of_the_page_pass_mypy_strict(page: str, tmp_path: Path) -> 
         check=False,
     )
     assert res.returncode == 0, res.stdout + res.stderr
+
+
+def test_the_duplicate_service_transcript_of_composition_md_is_real(tmp_path: Path) -> None:
+    """The ``system.py`` shown as text (it cannot run as a block) gives the output shown."""
+    texts = re.findall(r"^```text\n(.*?)^```$", (DOCS / "composition.md").read_text(), re.S | re.M)
+    (i,) = [n for n, t in enumerate(texts) if t.startswith("from systemkit import")]
+    source, expected = texts[i], texts[i + 1]
+    (tmp_path / "system.py").write_text(source)
+    res = subprocess.run(
+        [sys.executable, "-m", "systemkit", "lower", "system.py"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert res.returncode == 1 and res.stdout == ""
+    assert res.stderr == expected
