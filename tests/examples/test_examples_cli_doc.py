@@ -15,8 +15,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 REPO = Path(__file__).resolve().parents[2]
 CLI_MD = REPO / "docs" / "cli.md"
 _BLOCK = re.compile(r"^```console\n(.*?)^```$", re.S | re.M)
@@ -35,46 +33,35 @@ def sessions() -> list[tuple[str, list[str]]]:
     return out
 
 
-@pytest.fixture(scope="module")
-def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    work = tmp_path_factory.mktemp("cli-doc")
-    shutil.copytree(
-        REPO / "examples", work / "examples", ignore=shutil.ignore_patterns("__pycache__")
-    )
-    return work
-
-
 def test_the_page_has_sessions() -> None:
     commands = [c for c, _ in sessions()]
     for name in ("lower", "check", "import", "schema"):
         assert any(c.startswith(f"systemkit {name}") for c in commands), name
 
 
-@pytest.mark.parametrize("index", range(len(sessions())))
-def test_console_session_line(index: int, workdir: Path) -> None:
-    # Sessions depend on files written by earlier ones: run every earlier command first, once.
-    done = workdir / ".done"
-    ran = int(done.read_text()) if done.exists() else 0
-    for i, (command, expected) in enumerate(sessions()[: index + 1]):
-        if i < ran:
-            continue
-        env = {
-            **os.environ,
-            "PYTHONPATH": str(REPO),
-            "HOME": str(workdir / "home"),
-            "NO_COLOR": "1",
-        }
+def test_console_sessions_print_what_the_page_shows(tmp_path: Path) -> None:
+    """All sessions, in page order (later ones read files that earlier ones wrote)."""
+    shutil.copytree(
+        REPO / "examples", tmp_path / "examples", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    env = {**os.environ, "PYTHONPATH": str(REPO), "HOME": str(tmp_path / "home"), "NO_COLOR": "1"}
+    wrong = []
+    for command, expected in sessions():
         script = f'systemkit() {{ "{sys.executable}" -m systemkit "$@"; }}\n{command}\n'
         res = subprocess.run(
             ["bash", "-c", script],
-            cwd=workdir,
+            cwd=tmp_path,
             env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
             check=False,
         )
-        done.write_text(str(i + 1))
-        actual = res.stdout.splitlines()
-        if i == index:
-            assert actual == expected, f"$ {command}\n" + "\n".join(actual)
+        if res.stdout.splitlines() != expected:
+            wrong.append(
+                f"$ {command}\n--- the page shows:\n"
+                + "\n".join(expected)
+                + "\n--- the command printed:\n"
+                + res.stdout
+            )
+    assert not wrong, "\n\n".join(wrong)
