@@ -25,6 +25,10 @@ from systemkit.spec.lowered import Lowered
 
 YAML_SUFFIXES = (".yml", ".yaml")
 
+# Codes of loading problems: SK050 not loadable as Python, SK051 syntax error, SK052 exception
+# raised by the user's code, SK053 no such file, SK054 no system defined, SK055 no system of that
+# name, SK056 several systems and no --system, SK057 a mix of inputs that cannot be combined.
+
 
 def _user_traceback(tb: TracebackType | None) -> tuple[str, Location | None]:
     frames = [f for f in traceback.extract_tb(tb) if not is_internal(f.filename)]
@@ -40,7 +44,7 @@ def _exec_module(path: Path) -> ModuleType:
     name = f"_systemkit_user_{path.stem}_{uuid.uuid4().hex[:8]}"
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
-        raise UserError(Diagnostic("SK002", Severity.ERROR, f"cannot load {path} as Python"))
+        raise UserError(Diagnostic("SK050", Severity.ERROR, f"cannot load {path} as Python"))
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
     added = str(path.parent) not in sys.path
@@ -53,14 +57,14 @@ def _exec_module(path: Path) -> ModuleType:
     except SyntaxError as exc:
         sloc = Location(str(exc.filename or path), exc.lineno or 0, exc.offset or 0)
         raise UserError(
-            Diagnostic("SK003", Severity.ERROR, f"syntax error: {exc.msg}", sloc)
+            Diagnostic("SK051", Severity.ERROR, f"syntax error: {exc.msg}", sloc)
         ) from None
     except Exception as exc:
         text, loc = _user_traceback(exc.__traceback__)
         message = f"{type(exc).__name__}: {exc}"
         raise UserError(
             Diagnostic(
-                "SK004",
+                "SK052",
                 Severity.ERROR,
                 f"exception raised in {path.name}: {message}",
                 loc,
@@ -96,12 +100,12 @@ def load(path: str | Path) -> dict[str, System]:
     """
     path = Path(path)
     if not path.exists():
-        raise UserError(Diagnostic("SK005", Severity.ERROR, f"{path}: no such file"))
+        raise UserError(Diagnostic("SK053", Severity.ERROR, f"{path}: no such file"))
     found = systems_of(_exec_module(path))
     if not found:
         raise UserError(
             Diagnostic(
-                "SK006",
+                "SK054",
                 Severity.ERROR,
                 f"{path} defines no System",
                 Location(str(path), 1, 1),
@@ -117,7 +121,7 @@ def select(found: Mapping[str, System], name: str | None, path: Path) -> tuple[s
         if name not in found:
             raise UserError(
                 Diagnostic(
-                    "SK007",
+                    "SK055",
                     Severity.ERROR,
                     f"{path} has no system named {name!r} (it has: {', '.join(sorted(found))})",
                 )
@@ -130,7 +134,7 @@ def select(found: Mapping[str, System], name: str | None, path: Path) -> tuple[s
         return "system", found["system"]
     raise UserError(
         Diagnostic(
-            "SK008",
+            "SK056",
             Severity.ERROR,
             f"{path} defines several systems ({', '.join(sorted(found))}): choose one with "
             "--system NAME",
@@ -154,7 +158,7 @@ def load_lowered(paths: list[Path], system: str | None = None) -> Lowered:
     Raises :class:`UserError` with every problem found.
     """
     if not paths:
-        raise UserError(Diagnostic("SK009", Severity.ERROR, "no input file given"))
+        raise UserError(Diagnostic("SK057", Severity.ERROR, "no input file given"))
     if all(p.suffix in YAML_SUFFIXES for p in paths):
         from systemkit.linuxkit.parse import parse_files
 
@@ -167,7 +171,7 @@ def load_lowered(paths: list[Path], system: str | None = None) -> Lowered:
     if len(paths) != 1 or paths[0].suffix != ".py":
         raise UserError(
             Diagnostic(
-                "SK009",
+                "SK057",
                 Severity.ERROR,
                 "give one system.py, or one or more LinuxKit .yml files "
                 f"(got: {', '.join(map(str, paths))})",

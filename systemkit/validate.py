@@ -118,7 +118,8 @@ def octal_mode(mode: int | str) -> Problem | None:
     except ValueError:
         return Problem("SK103", f"mode {mode!r} is not an octal number", "write e.g. 0o644")
     if isinstance(mode, bool) or not 0 <= value <= 0o7777:
-        return Problem("SK103", f"mode {mode!r} is outside 0-0o7777", "write e.g. 0o644")
+        shown = mode if isinstance(mode, str) else oct(value)
+        return Problem("SK103", f"mode {shown} is outside 0-0o7777", "write e.g. 0o644")
     return None
 
 
@@ -185,7 +186,7 @@ def rlimit(text: str) -> Problem | None:
     if name not in RLIMITS:
         return Problem("SK108", f"unknown rlimit {parts[0]!r}", _closest(name, RLIMITS))
     for value in parts[1:]:
-        if value != "unlimited" and not value.isdigit():
+        if value.lower() != "unlimited" and not value.isdigit():
             return Problem("SK108", f"rlimit value {value!r} is not a number or `unlimited`")
     return None
 

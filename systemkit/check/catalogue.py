@@ -590,11 +590,16 @@ RULES: tuple[Rule, ...] = (
     _r(
         "SK295",
         "types",
-        "A value of a type the model does not check (a string where a `Kernel` goes) stops "
+        "A value of a type the model does not check (a string where a `Runtime` goes) stops "
         "lowering. The other findings of the file are still reported; mypy (`SK000`) names the "
         "wrong type.",
-        _py('system = System(kernel="linuxkit/kernel:6.6.13")  # type: ignore[arg-type]'),
-        _py('system = System(kernel=Kernel("linuxkit/kernel:6.6.13", cmdline="console=ttyS0"))'),
+        _py(
+            'system = System(services=[Service("a", "alpine:3.19", runtime="big")])'
+            "  # type: ignore[arg-type]"
+        ),
+        _py(
+            'system = System(services=[Service("a", "alpine:3.19", runtime=Runtime(mkdir=["/x"]))])'
+        ),
         summary="the system cannot be lowered or checked (a value of the wrong type)",
     ),
 )

@@ -38,7 +38,7 @@ systemkit check FILE [FILE...] [--system NAME] [--no-mypy] [--format text|json|s
 
 - **Exit status**: 1 when there is an error (with `--strict`, also a warning), else 0. A
   mistake in the input is never a traceback: a Python exception raised by the user's own code is
-  reported as `SK004` with the user's frames only.
+  reported as `SK052` with the user's frames only.
 - **Several files**: one `system.py`, or LinuxKit YAML files merged in order (as
   `linuxkit build a.yml b.yml`). `--system NAME` picks a system when a `system.py` defines several.
 - **`--format-target F`**: the output formats the system will be built as (`kernel+initrd`,
@@ -54,9 +54,11 @@ systemkit check FILE [FILE...] [--system NAME] [--no-mypy] [--format text|json|s
 ## Findings of the readers
 
 The same report carries what the readers find before any rule runs: the LinuxKit YAML reader's
-codes (`SK001`-`SK010` for invalid YAML, unknown keys, wrong types ...; `SK901`, `SK902` notes)
-and the `system.py` loader's (`SK003` a syntax error, `SK004` an exception raised by the user's
-code, shown with the user's frames only, `SK007`/`SK008` choosing a system). A YAML file the
+codes (`SK001`-`SK010` for invalid YAML, unknown keys, wrong types ...; `SK901`, `SK902` notes;
+a bad image reference, mode or volume name, a duplicate name or an unreadable source carry the
+same code as the rule below) and the `system.py` loader's (`SK050`-`SK057`: `SK051` a syntax
+error, `SK052` an exception raised by the user's code, shown with the user's frames only,
+`SK055`/`SK056` choosing a system). A YAML file the
 reader refuses is reported with the reader's findings only: the rules need a whole spec.
 
 ## Value errors from the model

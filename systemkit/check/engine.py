@@ -164,13 +164,13 @@ def check_file(
         shown = ", ".join(map(str, paths)) or "none"
         return [
             Diagnostic(
-                "SK009",
+                "SK057",
                 Severity.ERROR,
                 f"give one system.py, or one or more LinuxKit .yml files (got: {shown})",
             )
         ]
     diags = _check_python(paths[0], system, formats, labels)
-    syntax_error = any(d.code == "SK003" for d in diags)  # mypy would only repeat it
+    syntax_error = any(d.code == "SK051" for d in diags)  # mypy would only repeat it
     if mypy and paths[0].exists() and not syntax_error:
         from systemkit.check.mypy_run import run_mypy
 

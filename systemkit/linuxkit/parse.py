@@ -678,7 +678,7 @@ def check_unique_names(
         code, what = (
             (codes.DUPLICATE_SERVICE, "service")
             if section == "services"
-            else (codes.BAD_VOLUME_NAME, "volume")
+            else (codes.DUPLICATE_VOLUME, "volume")
         )
         here = locations.get(f"$.{section}[{i}].name")
         there = locations.get(f"$.{section}[{j}].name")

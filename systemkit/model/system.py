@@ -159,6 +159,13 @@ def _volumes(value: Iterable[Volume]) -> tuple[Volume, ...]:
     return items
 
 
+def _kernel(value: Kernel | None) -> Kernel | None:
+    if value is not None and not isinstance(value, Kernel):
+        type_error("kernel", "a Kernel", value)
+        return None
+    return value
+
+
 @attrs.frozen
 class System(Located):
     """A whole bootable system.
@@ -167,7 +174,7 @@ class System(Located):
     later kernel's set fields override and every list is appended.
     """
 
-    kernel: Kernel | None = attrs.field(default=None, kw_only=True)
+    kernel: Kernel | None = attrs.field(default=None, kw_only=True, converter=_kernel)
     init: tuple[str, ...] = attrs.field(default=(), kw_only=True, converter=_init)
     onboot: tuple[Onboot, ...] = attrs.field(default=(), kw_only=True, converter=_onboot)
     onshutdown: tuple[Onshutdown, ...] = attrs.field(

@@ -75,7 +75,7 @@ def test_value_error_does_not_hide_the_rest(tmp_path: Path) -> None:
 
 def test_an_exception_in_the_users_code_is_a_finding(tmp_path: Path) -> None:
     found = _check(tmp_path, "system.py", "import systemkit\nx = 1 / 0\n")
-    assert found == [(2, "SK004")]
+    assert found == [(2, "SK052")]
 
 
 def test_gate_refuses_errors_and_returns_warnings() -> None:

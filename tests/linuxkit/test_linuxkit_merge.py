@@ -82,7 +82,7 @@ def test_parse_files_reports_every_file_and_cross_file_duplicates(tmp_path: Path
     with pytest.raises(UserError) as info:
         parse_files([tmp_path / "a.yml", tmp_path / "b.yml"], cwd=tmp_path)
     (dup,) = info.value.diagnostics
-    assert dup.code == "SK007" and dup.location is not None
+    assert dup.code == "SK201" and dup.location is not None
     assert Path(dup.location.file).name == "b.yml"
     assert [Path(r.file).name for r in dup.related] == ["a.yml"]
 

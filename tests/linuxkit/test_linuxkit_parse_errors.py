@@ -134,12 +134,12 @@ def test_bad_image_refs_modes_and_volume_names() -> None:
         "  - name: ok\n"
     )
     assert [(d.code, where(d), d.spec_path) for d in diags] == [
-        ("SK005", "sys.yml:2:5", "$.init[0]"),
-        ("SK005", "sys.yml:5:12", "$.services[0].image"),
-        ("SK006", "sys.yml:7:59", "$.services[0].devices[0].mode"),
-        ("SK006", "sys.yml:11:11", "$.files[0].mode"),
-        ("SK008", "sys.yml:13:11", "$.volumes[0].name"),
-        ("SK008", "sys.yml:15:5", "$.volumes[2].name"),
+        ("SK105", "sys.yml:2:5", "$.init[0]"),
+        ("SK105", "sys.yml:5:12", "$.services[0].image"),
+        ("SK103", "sys.yml:7:59", "$.services[0].devices[0].mode"),
+        ("SK103", "sys.yml:11:11", "$.files[0].mode"),
+        ("SK116", "sys.yml:13:11", "$.volumes[0].name"),
+        ("SK202", "sys.yml:15:5", "$.volumes[2].name"),
     ]
 
 
@@ -159,7 +159,7 @@ def test_duplicate_service_names_even_alongside_other_errors() -> None:
     )
     assert [(d.code, where(d)) for d in diags] == [
         ("SK002", "sys.yml:4:5"),
-        ("SK007", "sys.yml:5:5"),
+        ("SK201", "sys.yml:5:5"),
     ]
     assert [str(r) for r in diags[1].related] == ["sys.yml:2:5"]
 
@@ -187,7 +187,7 @@ def test_missing_source_is_an_error_unless_optional(tmp_path: Path) -> None:
         parse_yaml(text, "sys.yml")
     (diag,) = info.value.diagnostics
     assert (diag.code, where(diag), diag.spec_path) == (
-        "SK009",
+        "SK122",
         "sys.yml:3:13",
         "$.files[0].source",
     )
@@ -195,7 +195,7 @@ def test_missing_source_is_an_error_unless_optional(tmp_path: Path) -> None:
 
 def test_pkg_templates_are_not_resolved() -> None:
     (diag,) = errors_of('onboot:\n  - name: a\n    image: "@pkg:../pkg/foo"\n')
-    assert (diag.code, where(diag)) == ("SK005", "sys.yml:3:12")
+    assert (diag.code, where(diag)) == ("SK105", "sys.yml:3:12")
     assert "@pkg:" in (diag.hint or "")
 
 

@@ -77,6 +77,7 @@ def test_capability_enum_and_strings_are_interchangeable() -> None:
         (lambda: Volume("Bad Name"), "SK116"),
         (lambda: File("/etc/x", contents="a", source="b"), "SK117"),
         (lambda: Service("s", "alpine", command="ls -l"), "SK121"),
+        (lambda: System(kernel="linuxkit/kernel:6.6"), "SK121"),  # type: ignore[arg-type]
     ],
 )
 def test_bad_values_raise_a_located_user_error(make: object, code: str) -> None:
@@ -109,6 +110,15 @@ def test_collecting_keeps_going_after_a_bad_value() -> None:
         )
     assert [d.code for d in found] == ["SK101", "SK109", "SK117"]
     assert len(system.services) == 1
+
+
+def test_unlimited_rlimits_in_any_case_are_accepted_as_linuxkit_does() -> None:
+    assert Service("s", "alpine", rlimits=["nofile,Unlimited,UNLIMITED"]).rlimits
+
+
+def test_mode_errors_are_shown_in_octal() -> None:
+    with pytest.raises(UserError, match="0o10000"):
+        File("/x", contents="", mode=0o10000)
 
 
 def test_objects_are_frozen_and_hashable() -> None:
