@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
@@ -47,6 +48,7 @@ from systemkit.spec.codec import from_data, to_data
 from systemkit.spec.types import ImageConfig, ImageSpec, Spec
 
 APK_DB = "lib/apk/db/installed"
+_VOLUME_NAME = re.compile(r"[a-z0-9_-]*")
 FILES_SOURCE = "linuxkit.files"
 VOLUMES_SOURCE = "linuxkit.volumes"
 APK_SOURCE = "LINUXKIT.apkinit"
@@ -317,6 +319,8 @@ class Assembler:
 
     def _volume(self, index: int, vol: Any) -> Iterator[Member]:
         location = f"volume[{index}]"
+        if not _VOLUME_NAME.fullmatch(vol.name):
+            raise BuildError(f"{location}: invalid volume name {vol.name!r} (allowed: a-z 0-9 _ -)")
         base = f"containers/volumes/{vol.name}"
         lower = base + "/lower/"
         if not vol.image:
