@@ -149,11 +149,9 @@ def main() -> int:
                 )
                 native_times.append(_time(lambda r=req_n: NativeBackend().build(r)))
                 docker_times.append(_time(lambda r=req_d: DockerBackend().build(r)))
-                client = connect()
-                with tempfile.TemporaryDirectory(dir=tmp) as export_dir:
-                    engine = EngineImages(client, ImageStore(Path(export_dir) / "s"))
+                with connect() as conn, tempfile.TemporaryDirectory(dir=tmp) as export_dir:
+                    engine = EngineImages(conn.client, ImageStore(Path(export_dir) / "s"))
                     export_times.append(_time(lambda e=engine: e.fetch_all(spec)))
-                client.close()
                 for a in sorted(out_n.iterdir()):
                     if a.read_bytes() != (out_d / a.name).read_bytes():
                         print(f"MISMATCH: {a.name} differs between native and docker")

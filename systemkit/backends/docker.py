@@ -27,9 +27,16 @@ pins it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import shutil
+import socket
+import subprocess
 import tempfile
+import threading
+import time
+import urllib.parse
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -58,6 +65,7 @@ __all__ = [
     "PULL_FAILED",
     "SAVE_FAILED",
     "DockerBackend",
+    "Engine",
     "EngineEndpoint",
     "EngineImages",
     "connect",
@@ -73,6 +81,7 @@ SAVE_FAILED = "SK605"
 
 DEFAULT_HOST = "unix:///var/run/docker.sock"
 _TIMEOUT = 300
+_PIPE_CHUNK = 1 << 16
 
 Say = Callable[[str], None]
 
@@ -195,26 +204,151 @@ def _reason(exc: BaseException) -> str:
     return " ".join(text.strip(" ()'\"").split())
 
 
-def connect(endpoint: EngineEndpoint | None = None, timeout: int = _TIMEOUT) -> docker.APIClient:
-    """A client for the engine (API version negotiated); a located one-line error if it does
-    not answer."""
+class _SshTunnel:
+    """The docker CLI's ssh connection helper: a private unix socket whose every connection
+    is piped through ``ssh [-l USER] [-p PORT] -- HOST docker system dial-stdio``.
+
+    The ``ssh`` command (with the user's ssh config, agent and known hosts) does the
+    authentication, exactly as for ``docker -H ssh://...``; no SSH library is involved.
+    """
+
+    def __init__(self, url: str) -> None:
+        parsed = urllib.parse.urlparse(url)
+        if not parsed.hostname:
+            raise ValueError(f"no host in {url!r}")
+        cmd = ["ssh"]
+        if parsed.username:
+            cmd += ["-l", parsed.username]
+        if parsed.port:
+            cmd += ["-p", str(parsed.port)]
+        self.cmd = [*cmd, "--", parsed.hostname, "docker", "system", "dial-stdio"]
+        self.dir = Path(tempfile.mkdtemp(prefix="systemkit-ssh-"))
+        self.path = self.dir / "docker.sock"
+        self.errors: list[str] = []
+        self._procs: list[subprocess.Popen[bytes]] = []
+        self._pipes: list[threading.Thread] = []
+        self._server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self._server.bind(str(self.path))
+        self._server.listen(8)
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"unix://{self.path}"
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self._server.accept()
+            except OSError:
+                return
+            pipe = threading.Thread(target=self._pipe, args=(conn,), daemon=True)
+            self._pipes.append(pipe)
+            pipe.start()
+
+    def _pipe(self, conn: socket.socket) -> None:
+        try:
+            proc = subprocess.Popen(
+                self.cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+            )
+        except OSError as exc:
+            self.errors.append(f"cannot run ssh: {exc.strerror or exc}")
+            conn.close()
+            return
+        self._procs.append(proc)
+        stdin, stdout, stderr = proc.stdin, proc.stdout, proc.stderr
+        assert stdin is not None and stdout is not None and stderr is not None
+
+        def upstream() -> None:
+            try:
+                while data := conn.recv(_PIPE_CHUNK):
+                    stdin.write(data)
+                    stdin.flush()
+            except OSError:
+                pass
+            finally:
+                with contextlib.suppress(OSError):
+                    stdin.close()
+
+        threading.Thread(target=upstream, daemon=True).start()
+        try:
+            while data := os.read(stdout.fileno(), _PIPE_CHUNK):
+                conn.sendall(data)
+        except OSError:
+            pass
+        finally:
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
+            conn.close()
+            status = proc.wait()
+            message = stderr.read().decode(errors="replace").strip()
+            if status != 0 and message:
+                self.errors.append(" ".join(message.split()))
+
+    def failure(self, timeout: float = 10.0) -> str | None:
+        """Why ssh failed, once its connections have ended (None if it did not fail)."""
+        deadline = time.monotonic() + timeout
+        for pipe in list(self._pipes):
+            pipe.join(max(0.0, deadline - time.monotonic()))
+        return self.errors[-1] if self.errors else None
+
+    def close(self) -> None:
+        self._server.close()
+        for proc in self._procs:
+            if proc.poll() is None:
+                proc.terminate()
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    proc.wait(5)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+@attrs.define
+class Engine:
+    """A connection to a Docker Engine: ``client`` for the API; close it when done (it is a
+    context manager)."""
+
+    client: docker.APIClient
+    endpoint: EngineEndpoint
+    _tunnel: _SshTunnel | None = None
+
+    def close(self) -> None:
+        self.client.close()
+        if self._tunnel is not None:
+            self._tunnel.close()
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def connect(endpoint: EngineEndpoint | None = None, timeout: int = _TIMEOUT) -> Engine:
+    """Connect to the engine (``endpoint``, default: the one the docker CLI would use) and check
+    that it answers; a one-line error if it does not. The API version is negotiated unless
+    ``DOCKER_API_VERSION`` pins it."""
     ep = endpoint or engine_endpoint()
+    tunnel = None
     try:
+        base_url = ep.host
+        if ep.host.startswith("ssh://"):
+            tunnel = _SshTunnel(ep.host)
+            base_url = tunnel.url
         client = docker.APIClient(
-            base_url=ep.host,
+            base_url=base_url,
             version=os.environ.get("DOCKER_API_VERSION") or "auto",
             timeout=timeout,
             tls=ep.tls if ep.tls is not None else False,
-            use_ssh_client=ep.host.startswith("ssh://"),
         )
         client.ping()
-    except (docker.errors.DockerException, OSError) as exc:
+    except (docker.errors.DockerException, OSError, ValueError) as exc:
+        reason = (tunnel.failure() if tunnel is not None else None) or _reason(exc)
+        if tunnel is not None:
+            tunnel.close()
         raise _error(
-            ENGINE_UNREACHABLE,
-            f"cannot reach the Docker Engine at {ep.describe()}: {_reason(exc)}",
-            "$",
+            ENGINE_UNREACHABLE, f"cannot reach the Docker Engine at {ep.describe()}: {reason}", "$"
         ) from None
-    return client
+    return Engine(client, ep, tunnel)
 
 
 # -- which images --------------------------------------------------------------------------
@@ -413,20 +547,19 @@ class DockerBackend:
         if not Path(request.out_dir).is_dir():
             raise SystemkitError(f"output directory {str(request.out_dir)!r} does not exist")
         say = request.progress or _quiet
-        client = connect(self.endpoint)
-        try:
-            with tempfile.TemporaryDirectory(prefix="systemkit-docker-") as tmp:
-                store = ImageStore(Path(tmp) / "store")
-                engine = EngineImages(
-                    client,
-                    store,
-                    arch=request.arch or host_arch(),
-                    pull=request.pull,
-                    say=say,
-                    workdir=Path(tmp),
-                )
-                engine.fetch_all(request.spec)
-                native = attrs.evolve(request, cache_dir=store.root, pull=False)
-                return NativeBackend().build(native)
-        finally:
-            client.close()
+        with (
+            connect(self.endpoint) as conn,
+            tempfile.TemporaryDirectory(prefix="systemkit-docker-") as tmp,
+        ):
+            store = ImageStore(Path(tmp) / "store")
+            engine = EngineImages(
+                conn.client,
+                store,
+                arch=request.arch or host_arch(),
+                pull=request.pull,
+                say=say,
+                workdir=Path(tmp),
+            )
+            engine.fetch_all(request.spec)
+            native = attrs.evolve(request, cache_dir=store.root, pull=False)
+            return NativeBackend().build(native)

@@ -253,3 +253,75 @@ def engine_images(docker_engine: None, layouts: dict[str, Path]) -> Iterator[lis
         skopeo("copy", "-q", f"oci:{path}:{ref}", f"docker-daemon:{ref}")
     yield refs
     remove_images(refs)
+
+
+def _install(program: str, package: str) -> None:
+    if shutil.which(program) or Path(program).exists():
+        return
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    cmd = ["apt-get", "install", "-y", "-qq", "--no-install-recommends", package]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
+    if proc.returncode != 0:
+        pytest.fail(f"cannot install {package}: {proc.stderr[-2000:]}")
+
+
+@pytest.fixture(scope="session")
+def ssh_engine_host(
+    docker_engine: None, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Path]:
+    """A real sshd on 127.0.0.1 (its own host key, config and port) that lets root in with a
+    test key, so that ``DOCKER_HOST=ssh://skdocker-remote`` reaches this machine's engine the
+    way the docker CLI reaches a remote one (``ssh HOST docker system dial-stdio``).
+
+    Yields a directory holding ``ssh`` (the real /usr/bin/ssh with ``-F`` pointing at the
+    client config for the ``skdocker-remote`` alias) to put first on PATH."""
+    _install("/usr/sbin/sshd", "openssh-server")
+    work = tmp_path_factory.mktemp("sshd")
+    for key in ("hostkey", "id"):
+        subprocess.run(
+            ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(work / key)], check=True
+        )
+    (work / "authorized_keys").write_text((work / "id.pub").read_text())
+    port = free_port()
+    (work / "sshd_config").write_text(
+        f"Port {port}\nListenAddress 127.0.0.1\nHostKey {work / 'hostkey'}\n"
+        f"AuthorizedKeysFile {work / 'authorized_keys'}\nPidFile {work / 'sshd.pid'}\n"
+        "PasswordAuthentication no\nKbdInteractiveAuthentication no\n"
+        "PermitRootLogin prohibit-password\nStrictModes no\nUsePAM no\n"
+    )
+    (work / "ssh_config").write_text(
+        f"Host skdocker-remote\n  HostName 127.0.0.1\n  Port {port}\n  User root\n"
+        f"  IdentityFile {work / 'id'}\n  IdentitiesOnly yes\n  StrictHostKeyChecking no\n"
+        "  UserKnownHostsFile /dev/null\n  LogLevel ERROR\n  BatchMode yes\n"
+    )
+    bindir = work / "bin"
+    bindir.mkdir()
+    (bindir / "ssh").write_text(f'#!/bin/sh\nexec /usr/bin/ssh -F "{work / "ssh_config"}" "$@"\n')
+    (bindir / "ssh").chmod(0o755)
+    Path("/run/sshd").mkdir(exist_ok=True)
+    log = (work / "sshd.log").open("wb")
+    proc = subprocess.Popen(
+        ["/usr/sbin/sshd", "-D", "-e", "-f", str(work / "sshd_config")], stdout=log, stderr=log
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            probe = subprocess.run(
+                [str(bindir / "ssh"), "skdocker-remote", "true"], capture_output=True, check=False
+            )
+            if probe.returncode == 0:
+                break
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(
+                    f"sshd did not let the test key in: {probe.stderr.decode()[-500:]} "
+                    f"{(work / 'sshd.log').read_text()[-1500:]}"
+                )
+            time.sleep(0.2)
+        yield bindir
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

@@ -7,6 +7,7 @@ endpoint was used (and one pointing at a dead socket proves the same from the ot
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ from systemkit.backends.docker import (
     connect,
     engine_endpoint,
 )
+from systemkit.backends.native import NativeBackend
 from systemkit.diagnostics import UserError
 from tests.docker.dockerimages import docker, system_spec
 
@@ -50,7 +52,8 @@ def test_current_context_of_the_config_is_used(
     docker("context", "use", "skctx")
     ep = engine_endpoint()
     assert (ep.host, ep.origin) == (f"unix://{alias}", "docker context 'skctx'")
-    connect(ep).ping()  # the context's endpoint answers
+    with connect(ep) as engine:  # the context's endpoint answers
+        assert engine.client.ping()
 
     docker("context", "create", "dead", "--docker", f"host=unix://{tmp_path}/dead.sock")
     monkeypatch.setenv("DOCKER_CONTEXT", "dead")  # DOCKER_CONTEXT wins over currentContext
@@ -59,7 +62,8 @@ def test_current_context_of_the_config_is_used(
     assert "docker context 'dead'" in info.value.diagnostics[0].message
     monkeypatch.setenv("DOCKER_HOST", f"unix://{alias}")  # DOCKER_HOST wins over any context
     assert engine_endpoint().origin == "DOCKER_HOST"
-    connect().ping()
+    with connect() as engine:
+        assert engine.client.ping()
 
 
 def test_unknown_context_is_a_one_line_error(
@@ -97,3 +101,51 @@ def test_tls_variables_are_read_like_the_cli(tmp_path: Path) -> None:
     assert no_verify.tls is not None and not no_verify.tls.verify
     empty = engine_endpoint({"DOCKER_HOST": "tcp://10.0.0.1:2375", "DOCKER_TLS_VERIFY": ""})
     assert empty.tls is None  # an empty DOCKER_TLS_VERIFY means off, as in the CLI
+
+
+@pytest.mark.slow
+def test_remote_engine_over_ssh(
+    engine_images: list[str],
+    native_store: Path,
+    ssh_engine_host: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """DOCKER_HOST=ssh://... goes through the ssh command to ``docker system dial-stdio`` on
+    the far side (here: a real sshd on 127.0.0.1 in front of this machine's engine), and the
+    build equals the native one."""
+    monkeypatch.setenv("PATH", f"{ssh_engine_host}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("DOCKER_HOST", "ssh://skdocker-remote")
+    ep = engine_endpoint()
+    assert (ep.host, ep.origin) == ("ssh://skdocker-remote", "DOCKER_HOST")
+    spec = system_spec()
+    outs = {}
+    for name, backend, cache in (
+        ("ssh", DockerBackend(), tmp_path / "unused"),
+        ("native", NativeBackend(), native_store),
+    ):
+        out = tmp_path / name
+        out.mkdir()
+        (path,) = backend.build(
+            BuildRequest(
+                spec=spec, base_dir=out, formats=("tar",), out_dir=out, name="sys",
+                arch="amd64", cache_dir=cache,
+            )
+        )  # fmt: skip
+        outs[name] = path.read_bytes()
+    assert outs["ssh"] == outs["native"]
+
+
+@pytest.mark.slow
+def test_ssh_failure_is_one_line_with_the_reason_ssh_gave(
+    ssh_engine_host: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", f"{ssh_engine_host}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("DOCKER_HOST", "ssh://nosuchuser@skdocker-remote")
+    with pytest.raises(UserError) as info:
+        connect()
+    (diag,) = info.value.diagnostics
+    assert diag.code == ENGINE_UNREACHABLE
+    assert "ssh://nosuchuser@skdocker-remote (DOCKER_HOST)" in diag.message
+    assert "Permission denied" in diag.message, diag.message
+    assert "\n" not in diag.render()
