@@ -21,12 +21,17 @@ from systemkit.spec.types import Spec
 class StoreImages:
     """The assembler's view of the image store: refs resolved (and pulled) for one arch."""
 
-    def __init__(self, store: ImageStore, arch: str | None, pull: bool) -> None:
+    def __init__(
+        self, store: ImageStore, arch: str | None, pull: bool, offline: bool = False
+    ) -> None:
         self.store = store
         self.arch = arch
         self.pull = pull
+        self.offline = offline
 
     def resolve(self, ref: str) -> ResolvedLike:
+        if self.offline:
+            return self.store.resolve(ref, self.arch)
         from systemkit.images.registry import ensure_image
 
         return ensure_image(self.store, ref, self.arch, pull=self.pull)
@@ -63,8 +68,10 @@ class NativeBackend:
     name = "native"
     formats = frozenset(FORMATS)
 
-    def __init__(self, use_cache: bool = True) -> None:
+    def __init__(self, use_cache: bool = True, offline: bool = False) -> None:
         self.use_cache = use_cache
+        self.offline = offline
+        """Only the store: an image missing from it is an error, no registry is asked."""
 
     def build(self, request: BuildRequest) -> list[Path]:
         formats = list(dict.fromkeys(request.formats))
@@ -88,7 +95,7 @@ class NativeBackend:
             raise SystemkitError(f"output directory {str(out_dir)!r} does not exist")
         progress = request.progress or (lambda _msg: None)
         store = ImageStore(request.cache_dir) if request.cache_dir else ImageStore.default()
-        images = StoreImages(store, request.arch, request.pull)
+        images = StoreImages(store, request.arch, request.pull, offline=self.offline)
         asm = Assembler(spec, images, base_dir=request.base_dir, progress=progress)
         started = time.monotonic()
         for ref in image_refs(spec):
