@@ -5,12 +5,14 @@
 #   3. import them into a local image store,
 #   4. build examples/hello/system.py into kernel+initrd with the native backend,
 #   5. boot it under qemu (TCG) with the serial console on this terminal; the guest powers off.
-# Environment: DEMO_DIR (work directory, default ./out/demo), DEMO_TIMEOUT (seconds, default 120),
-# DEMO_ACCEL (qemu accelerator, default tcg).
+# Environment: DEMO_DIR (images and image store, default out/demo), DEMO_OUT (the build, default
+# out/hello), DEMO_TIMEOUT (seconds, default 120), DEMO_ACCEL (qemu accelerator, default tcg),
+# DEMO_SKIP_SETUP=1 (skip step 1, when scripts/setup.sh has already run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DEMO_DIR=${DEMO_DIR:-out/demo}
+DEMO_OUT=${DEMO_OUT:-out/hello}
 DEMO_TIMEOUT=${DEMO_TIMEOUT:-120}
 DEMO_ACCEL=${DEMO_ACCEL:-tcg}
 IMAGES="$DEMO_DIR/images"
@@ -18,8 +20,10 @@ export SYSTEMKIT_CACHE="$DEMO_DIR/cache"   # the image store the build reads
 
 step() { printf '\n== %s\n' "$*"; }
 
-step "set up"
-bash scripts/setup.sh
+if [ "${DEMO_SKIP_SETUP:-}" != 1 ]; then
+  step "set up"
+  bash scripts/setup.sh
+fi
 
 step "make the hello images from Debian packages -> $IMAGES"
 python3 examples/hello/make_images.py "$IMAGES"
@@ -27,11 +31,11 @@ python3 examples/hello/make_images.py "$IMAGES"
 step "import them into the image store $SYSTEMKIT_CACHE"
 systemkit cache import "$IMAGES"/*.oci.tar
 
-step "build examples/hello/system.py (kernel+initrd, native backend) -> out/hello"
-mkdir -p out/hello
-systemkit build examples/hello/system.py --format kernel+initrd --dir out/hello --name hello
-ls -l out/hello
+step "build examples/hello/system.py (kernel+initrd, native backend) -> $DEMO_OUT"
+mkdir -p "$DEMO_OUT"
+systemkit build examples/hello/system.py --format kernel+initrd --dir "$DEMO_OUT" --name hello
+ls -l "$DEMO_OUT"
 
-step "boot out/hello/hello under qemu -accel $DEMO_ACCEL (console below; the guest powers off)"
-systemkit run qemu out/hello/hello --timeout "$DEMO_TIMEOUT" --accel "$DEMO_ACCEL"
+step "boot $DEMO_OUT/hello under qemu -accel $DEMO_ACCEL (console below; the guest powers off)"
+systemkit run qemu "$DEMO_OUT/hello" --timeout "$DEMO_TIMEOUT" --accel "$DEMO_ACCEL"
 step "done: the system booted, ran its onboot container and its service with runc, and powered off"
