@@ -44,6 +44,7 @@ from typing import Any
 import attrs
 import docker
 import docker.errors
+import requests
 from docker.context import ContextAPI
 from docker.tls import TLSConfig
 from docker.utils.config import find_config_file
@@ -82,6 +83,8 @@ SAVE_FAILED = "SK605"
 DEFAULT_HOST = "unix:///var/run/docker.sock"
 _TIMEOUT = 300
 _PIPE_CHUNK = 1 << 16
+_MIN_API = "1.24"
+"""The oldest API docker-py speaks; only used to ask the engine for its version."""
 
 Say = Callable[[str], None]
 
@@ -201,6 +204,14 @@ def _reason(exc: BaseException) -> str:
         return "connection refused (is dockerd running?)"
     if "permission denied" in lowered:
         return "permission denied on its socket (are you in the 'docker' group?)"
+    if "certificate verify failed" in lowered:
+        return "TLS: the engine's certificate does not verify against ca.pem (DOCKER_CERT_PATH)"
+    if "certificate required" in lowered or "bad certificate" in lowered:
+        return "TLS: the engine wants a client certificate (cert.pem and key.pem)"
+    if "http request to an https server" in lowered:
+        return "the engine speaks TLS: set DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH"
+    if "remotedisconnected" in lowered or "connection reset" in lowered:
+        return "the engine closed the connection (plain HTTP to a TLS port, or TLS settings?)"
     return " ".join(text.strip(" ()'\"").split())
 
 
@@ -323,9 +334,24 @@ class Engine:
         self.close()
 
 
+def _api_client(ep: EngineEndpoint, base_url: str, version: str, timeout: int) -> docker.APIClient:
+    client = docker.APIClient(
+        base_url=base_url,
+        version=version,
+        timeout=timeout,
+        tls=ep.tls if ep.tls is not None else False,
+    )
+    if ep.tls is not None:
+        # requests would let $REQUESTS_CA_BUNDLE / $CURL_CA_BUNDLE replace the engine's CA (and
+        # turn verify=False back on); the docker CLI reads neither. Proxies still apply.
+        client.trust_env = False
+        client.proxies = requests.utils.get_environ_proxies(client.base_url)
+    return client
+
+
 def connect(endpoint: EngineEndpoint | None = None, timeout: int = _TIMEOUT) -> Engine:
     """Connect to the engine (``endpoint``, default: the one the docker CLI would use) and check
-    that it answers; a one-line error if it does not. The API version is negotiated unless
+    that it answers; a one-line error if it does not. The API version is the engine's unless
     ``DOCKER_API_VERSION`` pins it."""
     ep = endpoint or engine_endpoint()
     tunnel = None
@@ -334,14 +360,16 @@ def connect(endpoint: EngineEndpoint | None = None, timeout: int = _TIMEOUT) -> 
         if ep.host.startswith("ssh://"):
             tunnel = _SshTunnel(ep.host)
             base_url = tunnel.url
-        client = docker.APIClient(
-            base_url=base_url,
-            version=os.environ.get("DOCKER_API_VERSION") or "auto",
-            timeout=timeout,
-            tls=ep.tls if ep.tls is not None else False,
-        )
+        version = os.environ.get("DOCKER_API_VERSION")
+        if not version:
+            probe = _api_client(ep, base_url, _MIN_API, timeout)
+            try:
+                version = str(probe.version(api_version=False)["ApiVersion"])
+            finally:
+                probe.close()
+        client = _api_client(ep, base_url, version, timeout)
         client.ping()
-    except (docker.errors.DockerException, OSError, ValueError) as exc:
+    except (docker.errors.DockerException, OSError, ValueError, KeyError) as exc:
         reason = (tunnel.failure() if tunnel is not None else None) or _reason(exc)
         if tunnel is not None:
             tunnel.close()

@@ -325,3 +325,78 @@ def ssh_engine_host(
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def _openssl(*args: str, cwd: Path) -> None:
+    proc = subprocess.run(["openssl", *args], cwd=cwd, capture_output=True, check=False)
+    if proc.returncode != 0:
+        pytest.fail(f"openssl {' '.join(args)} failed: {proc.stderr.decode()[-1000:]}")
+
+
+def make_tls_certs(work: Path) -> Path:
+    """A CA, a server certificate for 127.0.0.1 and a client certificate, as the Docker docs
+    make them; returns the directory with ca.pem, cert.pem, key.pem (client) and server-*."""
+    days = ["-days", "2"]
+    _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca-key.pem",
+             "-out", "ca.pem", "-subj", "/CN=skdocker test CA", *days, cwd=work)  # fmt: skip
+    (work / "server.ext").write_text(
+        "subjectAltName = IP:127.0.0.1\nextendedKeyUsage = serverAuth\n"
+    )
+    (work / "client.ext").write_text("extendedKeyUsage = clientAuth\n")
+    for who in ("server", "client"):
+        _openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", f"{who}-key.pem",
+                 "-out", f"{who}.csr", "-subj", f"/CN={who}", cwd=work)  # fmt: skip
+        _openssl("x509", "-req", "-in", f"{who}.csr", "-CA", "ca.pem", "-CAkey", "ca-key.pem",
+                 "-CAcreateserial", "-out", f"{who}-cert.pem", "-extfile", f"{who}.ext",
+                 *days, cwd=work)  # fmt: skip
+    shutil.copy(work / "client-cert.pem", work / "cert.pem")
+    shutil.copy(work / "client-key.pem", work / "key.pem")
+    return work
+
+
+@pytest.fixture(scope="session")
+def tls_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    """A second, private dockerd (own data root, exec root and pidfile, no bridge) listening
+    only on tcp://127.0.0.1:PORT with --tlsverify; yields (host URL, cert directory)."""
+    _install_docker()
+    work = tmp_path_factory.mktemp("tls-engine")
+    certs = make_tls_certs(work)
+    port = free_port()
+    host = f"tcp://127.0.0.1:{port}"
+    log = (work / "dockerd.log").open("wb")
+    proc = subprocess.Popen(
+        [
+            "dockerd", "--data-root", str(work / "data"), "--exec-root", str(work / "exec"),
+            "--pidfile", str(work / "dockerd.pid"), "-H", host, "--tlsverify",
+            "--tlscacert", str(certs / "ca.pem"), "--tlscert", str(certs / "server-cert.pem"),
+            "--tlskey", str(certs / "server-key.pem"), "--bridge", "none",
+            "--iptables=false", "--ip-masq=false",
+        ],
+        stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
+    env = {
+        **os.environ,
+        "DOCKER_HOST": host,
+        "DOCKER_TLS_VERIFY": "1",
+        "DOCKER_CERT_PATH": str(certs),
+    }
+    try:
+        deadline = time.monotonic() + WAIT
+        while True:
+            probe = subprocess.run(["docker", "info"], env=env, capture_output=True, check=False)
+            if probe.returncode == 0:
+                break
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(
+                    f"TLS dockerd did not start: {(work / 'dockerd.log').read_text()[-2000:]}"
+                )
+            time.sleep(0.5)
+        yield host, certs
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        subprocess.run(["umount", "-R", str(work / "data")], capture_output=True, check=False)

@@ -21,7 +21,10 @@ from systemkit.backends.docker import (
 )
 from systemkit.backends.native import NativeBackend
 from systemkit.diagnostics import UserError
-from tests.docker.dockerimages import docker, system_spec
+from systemkit.spec.codec import from_data
+from systemkit.spec.types import Spec
+from tests.docker.conftest import make_tls_certs
+from tests.docker.dockerimages import DATA, docker, skopeo, system_spec
 
 SOCKET = "/var/run/docker.sock"
 
@@ -149,3 +152,56 @@ def test_ssh_failure_is_one_line_with_the_reason_ssh_gave(
     assert "ssh://nosuchuser@skdocker-remote (DOCKER_HOST)" in diag.message
     assert "Permission denied" in diag.message, diag.message
     assert "\n" not in diag.render()
+
+
+@pytest.mark.slow
+@pytest.mark.docker
+def test_tls_engine_with_verification(
+    tls_engine: tuple[str, Path],
+    layouts: dict[str, Path],
+    local_registry: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A real dockerd with --tlsverify: DOCKER_TLS_VERIFY + DOCKER_CERT_PATH reach it (and a
+    build pulls through it); without the client certificate or with another CA it refuses."""
+    host, certs = tls_engine
+    monkeypatch.setenv("DOCKER_HOST", host)
+    monkeypatch.setenv("DOCKER_TLS_VERIFY", "1")
+    monkeypatch.setenv("DOCKER_CERT_PATH", str(certs))
+    with connect() as engine:
+        assert engine.client.ping()
+
+    remote = f"{local_registry}/skdocker/tls-data:1"
+    skopeo(
+        "copy", "-q", "--dest-tls-verify=false", f"oci:{layouts[DATA]}:{DATA}", f"docker://{remote}"
+    )
+    spec: Spec = from_data({"volumes": [{"name": "v", "image": remote}]})
+    out = tmp_path / "out"
+    out.mkdir()
+    (path,) = DockerBackend().build(
+        BuildRequest(spec=spec, base_dir=out, formats=("tar",), out_dir=out, arch="amd64")
+    )
+    assert path.stat().st_size > 0
+
+    no_client_cert = tmp_path / "ca-only"
+    no_client_cert.mkdir()
+    (no_client_cert / "ca.pem").write_bytes((certs / "ca.pem").read_bytes())
+    monkeypatch.setenv("DOCKER_CERT_PATH", str(no_client_cert))
+    with pytest.raises(UserError) as info:
+        connect()
+    assert info.value.diagnostics[0].code == ENGINE_UNREACHABLE
+    assert f"{host} (DOCKER_HOST)" in info.value.diagnostics[0].message
+    assert "client certificate" in info.value.diagnostics[0].message
+
+    (tmp_path / "other").mkdir()
+    other_ca = make_tls_certs(tmp_path / "other")
+    monkeypatch.setenv("DOCKER_CERT_PATH", str(other_ca))
+    with pytest.raises(UserError) as info:
+        connect()
+    assert "does not verify against ca.pem" in info.value.diagnostics[0].message
+    monkeypatch.delenv("DOCKER_TLS_VERIFY")  # plain HTTP to a TLS port: refused too
+    with pytest.raises(UserError) as info:
+        connect()
+    assert "the engine speaks TLS" in info.value.diagnostics[0].message
+    assert "\n" not in info.value.diagnostics[0].render()

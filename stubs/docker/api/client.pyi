@@ -1,9 +1,11 @@
 from collections.abc import Iterator
 from typing import Any, Literal, overload
 
+import requests
+
 from docker.tls import TLSConfig
 
-class APIClient:
+class APIClient(requests.Session):
     base_url: str
     timeout: int
     def __init__(
