@@ -8,6 +8,7 @@ give byte-identical ``tar`` and ``kernel+initrd`` outputs.
 from __future__ import annotations
 
 import base64
+import gzip
 import json
 import tarfile
 from pathlib import Path
@@ -243,3 +244,44 @@ def test_private_registry_credentials_come_from_the_docker_config(
         assert "containers/volumes/v/lower/data/a.txt" in _members(paths[0])
     finally:
         remove_images([remote])
+
+
+def test_oci_format_volume_differs_only_in_layer_encoding(
+    engine_images: list[str], native_store: Path, tmp_path: Path
+) -> None:
+    """The documented difference: a ``format: oci`` volume holds blobs; from the engine the
+    layers are uncompressed (so layer and manifest digests differ) while the image config and
+    the uncompressed layer content are the same."""
+    spec: Spec = from_data({"volumes": [{"name": "v", "image": DATA, "format": "oci"}]})
+    built = {}
+    for name, backend, cache in (
+        ("native", NativeBackend(), native_store),
+        ("docker", DockerBackend(), tmp_path / "unused"),
+    ):
+        req = attrs.evolve(_request(spec, tmp_path / name, cache_dir=cache), formats=("tar",))
+        (path,) = backend.build(req)
+        built[name] = _oci_volume(path)
+    (n_config, n_layers), (d_config, d_layers) = built["native"], built["docker"]
+    assert n_config == d_config
+    assert n_layers == d_layers
+
+
+def _oci_volume(tar_path: Path) -> tuple[bytes, list[bytes]]:
+    """(config bytes, uncompressed layer tars) of the image in the volume's OCI layout."""
+    prefix = "containers/volumes/v/lower/"
+    with tarfile.open(tar_path) as tar:
+
+        def blob(digest: str) -> bytes:
+            f = tar.extractfile(prefix + "blobs/sha256/" + digest.split(":", 1)[1])
+            assert f is not None
+            return f.read()
+
+        index_file = tar.extractfile(prefix + "index.json")
+        assert index_file is not None
+        index = json.load(index_file)
+        manifest = json.loads(blob(index["manifests"][0]["digest"]))
+        layers = []
+        for layer in manifest["layers"]:
+            data = blob(layer["digest"])
+            layers.append(gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data)
+        return blob(manifest["config"]["digest"]), layers
