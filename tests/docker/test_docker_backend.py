@@ -21,6 +21,7 @@ from systemkit.backends.base import BuildRequest
 from systemkit.backends.docker import (
     ENGINE_UNREACHABLE,
     IMAGE_MISSING,
+    PLATFORM_MISMATCH,
     PULL_FAILED,
     DockerBackend,
     EngineEndpoint,
@@ -28,6 +29,8 @@ from systemkit.backends.docker import (
 )
 from systemkit.backends.native import NativeBackend
 from systemkit.diagnostics import UserError
+from systemkit.images import synth
+from systemkit.images.store import ImageStore
 from systemkit.spec.codec import from_data
 from systemkit.spec.types import Spec
 from tests.docker.conftest import REGISTRY_PASSWORD, REGISTRY_USER
@@ -285,3 +288,42 @@ def _oci_volume(tar_path: Path) -> tuple[bytes, list[bytes]]:
             data = blob(layer["digest"])
             layers.append(gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data)
         return blob(manifest["config"]["digest"]), layers
+
+
+def test_local_image_first_and_pull_forces_the_registry(
+    engine_images: list[str], layouts: dict[str, Path], local_registry: str, tmp_path: Path
+) -> None:
+    """The engine's local image wins over the registry's unless ``pull`` is asked for."""
+    ref = f"{local_registry}/skdocker/which:1"
+    skopeo(
+        "copy", "-q", "--dest-tls-verify=false", f"oci:{layouts[DATA]}:{DATA}", f"docker://{ref}"
+    )
+    docker("tag", TOOLS, ref)  # locally, the same name is another image
+    spec: Spec = from_data({"volumes": [{"name": "v", "image": ref}]})
+    try:
+        base = attrs.evolve(_request(spec, tmp_path / "local"), formats=("tar",))
+        local = _members(DockerBackend().build(base)[0])
+        assert "containers/volumes/v/lower/bin/tool" in local
+        assert "containers/volumes/v/lower/data/a.txt" not in local
+        pulled_req = attrs.evolve(_request(spec, tmp_path / "pulled"), formats=("tar",), pull=True)
+        pulled = _members(DockerBackend().build(pulled_req)[0])
+        assert "containers/volumes/v/lower/data/a.txt" in pulled
+        assert "containers/volumes/v/lower/bin/tool" not in pulled
+    finally:
+        remove_images([ref])
+
+
+def test_local_image_of_another_platform_is_refused(docker_engine: None, tmp_path: Path) -> None:
+    ref = "systemkit.test/skdocker/arm-only:1"
+    store = ImageStore(tmp_path / "layout")
+    store.tag(ref, synth.put_image(store, [{"etc/arm": "arm64\n"}], arch="arm64"))
+    skopeo("copy", "-q", f"oci:{store.root}:{ref}", f"docker-daemon:{ref}")
+    spec: Spec = from_data({"init": [ref]})
+    try:
+        with pytest.raises(UserError) as info:
+            DockerBackend().build(attrs.evolve(_request(spec, tmp_path / "out"), formats=("tar",)))
+        (diag,) = info.value.diagnostics
+        assert diag.code == PLATFORM_MISMATCH and diag.spec_path == "$.init[0]"
+        assert "linux/arm64" in diag.message and "linux/amd64" in diag.message
+    finally:
+        remove_images([ref])
