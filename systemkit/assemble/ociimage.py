@@ -49,7 +49,7 @@ def oci_layout_members(
         digest = desc["digest"]
         size = int(desc["size"])
         return member("blobs/sha256/" + digest.split(":", 1)[1], REG, size), images.open_blob(
-            digest
+            digest, size
         )
 
     yield member("oci-layout", REG, len(OCI_LAYOUT)), OCI_LAYOUT

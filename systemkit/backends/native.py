@@ -5,13 +5,15 @@ from __future__ import annotations
 import shutil
 import time
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
 from systemkit.assemble.build import Assembler, ResolvedLike
 from systemkit.assemble.tarstream import TarWriter
+from systemkit.assemble.verify import GunzipStream, VerifiedBlob
 from systemkit.backends.base import BuildRequest
 from systemkit.backends.buildcache import BuildCache, CacheEntry, spec_key
 from systemkit.diagnostics import SystemkitError
+from systemkit.images import mediatypes as mt
 from systemkit.images.store import ImageStore
 from systemkit.outputs import FORMATS, NEEDS_KERNEL, AtomicOutputs, write_formats
 from systemkit.outputs.formats import InitrdParts, resume_initrd
@@ -37,10 +39,17 @@ class StoreImages:
         return ensure_image(self.store, ref, self.arch, pull=self.pull)
 
     def open_layer(self, desc: dict[str, Any]) -> BinaryIO:
-        return self.store.open_layer(desc)
+        """The uncompressed layer; plain and gzip layers are verified against their digest
+        as they stream (other compressions use the store's reader)."""
+        kind = mt.layer_compression(desc.get("mediaType", ""))
+        if kind not in ("tar", "gzip"):
+            return self.store.open_layer(desc)
+        blob = self.open_blob(desc["digest"], desc.get("size"))
+        return blob if kind == "tar" else cast(BinaryIO, GunzipStream(blob))
 
-    def open_blob(self, digest: str) -> BinaryIO:
-        return self.store.open_blob(digest)
+    def open_blob(self, digest: str, size: int | None = None) -> BinaryIO:
+        """A blob, verified against ``digest`` (and ``size``) when it is closed."""
+        return cast(BinaryIO, VerifiedBlob(self.store.open_blob(digest), digest, size))
 
     def read_json(self, digest: str) -> Any:
         return self.store.read_json(digest)

@@ -455,3 +455,23 @@ def test_rebuild_reuse_of_kernel_initrd_alone(tmp_path: Path) -> None:
     for x, y in zip(got, expected, strict=True):
         assert x.read_bytes() == y.read_bytes(), x.name
     assert sorted(p.name for p in b.iterdir()) == sorted(p.name for p in got)
+
+
+def test_corrupt_layer_fails_the_build(tmp_path: Path) -> None:
+    """A layer whose stored bytes no longer match its digest (here: a changed gzip header
+    that still decompresses) fails the build, and nothing is written."""
+    from systemkit.diagnostics import SystemkitError
+
+    spec, store_dir = _small_system(tmp_path)
+    store = ImageStore(store_dir)
+    app = store.resolve("docker.io/t/app:1", "amd64")
+    path = store.blob_path(app.layers[0]["digest"])
+    data = bytearray(path.read_bytes())
+    data[4:8] = b"\x01\x02\x03\x04"  # gzip mtime: same content, different bytes
+    path.chmod(0o644)
+    path.write_bytes(bytes(data))
+    out = tmp_path / "out"
+    out.mkdir()
+    with pytest.raises(SystemkitError, match=r"blob sha256:[0-9a-f]+ is corrupt"):
+        build(spec, base_dir=tmp_path, formats=ALL, out_dir=out, cache_dir=store_dir, arch="amd64")
+    assert list(out.iterdir()) == []
