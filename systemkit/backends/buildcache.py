@@ -22,7 +22,7 @@ from typing import Any
 
 import attrs
 
-from systemkit.outputs.formats import InitrdCheckpoint, InitrdParts
+from systemkit.outputs.formats import InitrdCheckpoint, InitrdParts, copy_range
 from systemkit.outputs.pgzip import GzipState
 from systemkit.spec.codec import canonical_json, to_data
 from systemkit.spec.types import Spec
@@ -99,12 +99,23 @@ class BuildCache:
         files_offset: int,
         escaping: list[str],
         parts: InitrdParts | None,
+        tar_is_scratch: bool = False,
     ) -> None:
-        """Store the prefix of ``tar`` (and the initrd state) for ``key``; best effort."""
+        """Store the prefix of ``tar`` (and the initrd state) for ``key``. A scratch tar (one
+        that is not an output) is moved into the cache instead of copied when it can be."""
         self.root.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=".new-", dir=self.root))
         try:
-            _copy_prefix(tar, tmp / "prefix.tar", files_offset)
+            moved = False
+            if tar_is_scratch:
+                try:
+                    os.replace(tar, tmp / "prefix.tar")
+                    os.truncate(tmp / "prefix.tar", files_offset)
+                    moved = True
+                except OSError:
+                    moved = False
+            if not moved:
+                _copy_prefix(tar, tmp / "prefix.tar", files_offset)
             state: dict[str, Any] = {
                 "v": VERSION,
                 "files_offset": files_offset,
@@ -147,10 +158,4 @@ class BuildCache:
 
 def _copy_prefix(src: Path, dst: Path, length: int) -> None:
     with src.open("rb") as a, dst.open("wb") as b:
-        left = length
-        while left:
-            chunk = a.read(min(left, 1 << 20))
-            if not chunk:
-                raise OSError(f"{src} is shorter than {length} bytes")
-            b.write(chunk)
-            left -= len(chunk)
+        copy_range(a, b, length)

@@ -62,6 +62,7 @@ from systemkit.spec.types import SECTIONS, Spec
 __all__ = [
     "ENGINE_UNREACHABLE",
     "IMAGE_MISSING",
+    "MIRROR_DIR",
     "PLATFORM_MISMATCH",
     "PULL_FAILED",
     "SAVE_FAILED",
@@ -81,6 +82,8 @@ PLATFORM_MISMATCH = "SK604"
 SAVE_FAILED = "SK605"
 
 DEFAULT_HOST = "unix:///var/run/docker.sock"
+MIRROR_DIR = ".docker-engine"
+"""The mirror store of engine images, inside the image store directory."""
 _TIMEOUT = 300
 _PIPE_CHUNK = 1 << 16
 _MIN_API = "1.24"
@@ -494,10 +497,18 @@ class EngineImages:
         return info
 
     def fetch(self, ref: str, spec_path: str) -> None:
-        """Make ``ref`` resolvable in the store with the engine's content for it."""
+        """Make ``ref`` resolvable in the store with the engine's content for it.
+
+        The engine's image id is content-addressed (the digest of the image config, which holds
+        the digests of the uncompressed layers; or of the manifest in a containerd image store),
+        so when the store already holds that image under ``ref`` nothing is exported again.
+        """
         info = self.resolve(ref, spec_path)
         image_id = str(info["Id"])
         name = normalise_ref(ref)
+        if self.holds(name, image_id):
+            self.say(f"{name}: {image_id[:19]} is already exported")
+            return
         first = self._saved.get(image_id)
         if first is not None:
             desc = self.store.lookup(first)
@@ -506,6 +517,19 @@ class EngineImages:
                 return
         self.save(image_id, name, spec_path)
         self._saved[image_id] = name
+
+    def holds(self, name: str, image_id: str) -> bool:
+        """True if the store has the engine's image ``image_id`` under ``name``, complete."""
+        desc = self.store.lookup(name)
+        if desc is None:
+            return False
+        try:
+            img = self.store.resolve_descriptor(name, desc, self.arch)
+            if image_id not in (img.manifest["config"]["digest"], desc.get("digest")):
+                return False
+            return all(self.store.has_blob(layer["digest"]) for layer in img.layers)
+        except (ImageError, KeyError, TypeError):
+            return False
 
     def save(self, image_id: str, name: str, spec_path: str) -> None:
         """Export the engine's image ``image_id`` (docker-archive) into the store as ``name``."""
@@ -554,16 +578,26 @@ def _api_reason(exc: docker.errors.APIError) -> str:
 class DockerBackend:
     """Builds the native formats from images held by (or pulled through) a Docker Engine.
 
-    Each build exports the images it uses from the engine into a fresh temporary store, removed
-    afterwards: the engine is the cache, systemkit keeps no second copy that could go stale.
-    ``endpoint`` overrides the engine the docker CLI would use.
+    The images are exported from the engine into a mirror store, ``.docker-engine/`` inside the
+    image store directory (``cache_dir``, or the default store), and the native assembly runs
+    on it. Every build asks the engine for each image's content-addressed id, so the mirror
+    cannot go stale: an image is exported again as soon as the engine's image changes.
+    ``endpoint`` overrides the engine the docker CLI would use; ``use_cache`` is the native
+    backend's rebuild cache.
     """
 
     name = "docker"
     formats = NativeBackend.formats
 
-    def __init__(self, endpoint: EngineEndpoint | None = None) -> None:
+    def __init__(self, endpoint: EngineEndpoint | None = None, use_cache: bool = True) -> None:
         self.endpoint = endpoint
+        self.use_cache = use_cache
+
+    @staticmethod
+    def mirror_root(cache_dir: Path | None) -> Path:
+        """Where the engine's images are mirrored for a build with ``cache_dir``."""
+        root = Path(cache_dir) if cache_dir is not None else ImageStore.default().root
+        return root / MIRROR_DIR
 
     def build(self, request: BuildRequest) -> list[Path]:
         unknown = [f for f in request.formats if f not in self.formats]
@@ -575,19 +609,17 @@ class DockerBackend:
         if not Path(request.out_dir).is_dir():
             raise SystemkitError(f"output directory {str(request.out_dir)!r} does not exist")
         say = request.progress or _quiet
-        with (
-            connect(self.endpoint) as conn,
-            tempfile.TemporaryDirectory(prefix="systemkit-docker-") as tmp,
-        ):
-            store = ImageStore(Path(tmp) / "store")
-            engine = EngineImages(
-                conn.client,
-                store,
-                arch=request.arch or host_arch(),
-                pull=request.pull,
-                say=say,
-                workdir=Path(tmp),
-            )
-            engine.fetch_all(request.spec)
+        with connect(self.endpoint) as conn:
+            store = ImageStore(self.mirror_root(request.cache_dir))
+            with tempfile.TemporaryDirectory(prefix=".export-", dir=store.root) as tmp:
+                engine = EngineImages(
+                    conn.client,
+                    store,
+                    arch=request.arch or host_arch(),
+                    pull=request.pull,
+                    say=say,
+                    workdir=Path(tmp),
+                )
+                engine.fetch_all(request.spec)
             native = attrs.evolve(request, cache_dir=store.root, pull=False)
-            return NativeBackend().build(native)
+            return NativeBackend(use_cache=self.use_cache, offline=True).build(native)

@@ -140,10 +140,10 @@ class NativeBackend:
             save = cache is not None and (
                 entry is None or (needs_kernel and entry.checkpoint is None)
             )
-            parts = write_formats(tar_path, formats, outs, request.name, parts, keep_parts=save)
+            parts = write_formats(tar_path, formats, outs, request.name, parts)
             if cache is not None and save:
                 try:
-                    cache.save(key, tar_path, files_offset, escaping, parts)
+                    cache.save(key, tar_path, files_offset, escaping, parts, "tar" not in formats)
                 except OSError as exc:
                     progress(f"warning: could not save the rebuild cache: {exc}")
             paths = outs.commit()

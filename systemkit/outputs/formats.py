@@ -192,11 +192,10 @@ def write_formats(
     outs: AtomicOutputs,
     name: str,
     parts: InitrdParts | None = None,
-    keep_parts: bool = False,
 ) -> InitrdParts | None:
     """Derive every non-tar format from ``tar_path`` (or from ``parts`` when given); files go
-    through ``outs``. Returns the initrd parts used, if any format needed them (with
-    ``keep_parts`` they stay readable after this call, e.g. to be cached)."""
+    through ``outs``. Returns the initrd parts used, if any format needed them; their files
+    stay readable until ``outs`` commits."""
     formats = list(formats)
     unknown = [f for f in formats if f not in FORMATS]
     if unknown:
@@ -208,7 +207,7 @@ def write_formats(
     for fmt in formats:
         if fmt == "kernel+initrd":
             _copy_into(outs, f"{name}-kernel", [parts.kernel])
-            if parts.ucode is None and "tar-kernel-initrd" not in formats and not keep_parts:
+            if parts.ucode is None and "tar-kernel-initrd" not in formats:
                 outs.promote(parts.gz, f"{name}-initrd.img")
             else:
                 _copy_into(outs, f"{name}-initrd.img", [p for p in (parts.ucode, parts.gz) if p])
