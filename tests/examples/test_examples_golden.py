@@ -24,6 +24,7 @@ import pytest
 
 from systemkit import System, lower
 from systemkit.linuxkit.emit import emit_yaml
+from systemkit.linuxkit.parse import parse_yaml
 from systemkit.spec.codec import spec_bytes
 
 REPO = Path(__file__).resolve().parents[2]
@@ -92,3 +93,15 @@ def test_the_cli_prints_the_golden_bytes(example: str, system: str | None, stem:
         res = subprocess.run(args, capture_output=True, check=False)
         assert res.returncode == 0, res.stderr.decode()
         assert res.stdout == (GOLDEN_DIR / f"{stem}{suffix}").read_bytes()
+
+
+@pytest.mark.parametrize("example", EXAMPLES)
+def test_emitted_yaml_reads_back_to_the_same_spec(example: str, load_example: LoadExample) -> None:
+    """The YAML of each example passes the strict LinuxKit reader and means the same spec
+    (read where LinuxKit must run: the system file's directory)."""
+    for name, system in sorted(load_example(example).items()):
+        lowered = lower(system, name=name)
+        text = emit_yaml(lowered.spec)
+        again = parse_yaml(text, f"{example}.{name}.yml", cwd=lowered.base_dir)
+        assert not again.diagnostics, [d.render() for d in again.diagnostics]
+        assert spec_bytes(again.spec) == spec_bytes(lowered.spec), name
