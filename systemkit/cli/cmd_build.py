@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,34 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--pull", action="store_true", help="always pull images")
     parser.add_argument("--quiet", "-q", action="store_true", help="print no progress")
     parser.add_argument("--strict", action="store_true", help="treat check warnings as errors")
+
+
+class _Progress:
+    """Progress on stderr: plain lines, or on a terminal one live status line (step and
+    elapsed time) with warnings and the result kept as lines of their own."""
+
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+        self.live = bool(getattr(stream, "isatty", lambda: False)())
+        self.started = time.monotonic()
+        self.shown = False
+
+    def __call__(self, msg: str) -> None:
+        if not self.live:
+            print(msg, file=self.stream, flush=True)
+            return
+        keep = msg.startswith(("warning", "Built"))
+        elapsed = time.monotonic() - self.started
+        text = msg if keep else f"[{elapsed:5.1f}s] {msg.strip()}"
+        self.stream.write("\r\033[K" + text + ("\n" if keep else ""))
+        self.stream.flush()
+        self.shown = not keep
+
+    def done(self) -> None:
+        if self.live and self.shown:
+            self.stream.write("\r\033[K")
+            self.stream.flush()
+            self.shown = False
 
 
 def _formats(values: list[str] | None) -> tuple[str, ...]:
@@ -105,24 +134,26 @@ def run(args: argparse.Namespace) -> int:
     name = args.name or lowered.name or Path(args.files[0]).stem
     quiet = bool(args.quiet)
 
-    def progress(msg: str) -> None:
-        print(msg, file=sys.stderr, flush=True)
+    progress = _Progress(sys.stderr)
 
     if not args.dir.is_dir():
         raise SystemkitError(f"output directory {str(args.dir)!r} does not exist")
-    paths = build(
-        lowered.spec,
-        base_dir=lowered.base_dir,
-        formats=formats,
-        out_dir=args.dir,
-        name=name,
-        backend=args.backend,
-        arch=args.arch,
-        cache_dir=args.cache,
-        pull=bool(args.pull),
-        progress=None if quiet else progress,
-        quiet=quiet,
-    )
+    try:
+        paths = build(
+            lowered.spec,
+            base_dir=lowered.base_dir,
+            formats=formats,
+            out_dir=args.dir,
+            name=name,
+            backend=args.backend,
+            arch=args.arch,
+            cache_dir=args.cache,
+            pull=bool(args.pull),
+            progress=None if quiet else progress,
+            quiet=quiet,
+        )
+    finally:
+        progress.done()
     for path in paths:
         print(path)
     return 0

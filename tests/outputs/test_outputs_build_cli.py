@@ -178,3 +178,25 @@ def test_cli_build_checks_gate(tmp_path: Path) -> None:
     assert res.returncode == 1
     assert "error[" in res.stderr and "Traceback" not in res.stderr
     assert list((tmp_path / "out").iterdir()) == []
+
+
+def test_cli_build_live_progress_on_a_terminal(tmp_path: Path) -> None:
+    """On a terminal (a real pty via script(1)) the steps share one status line."""
+    import shutil
+
+    if shutil.which("script") is None:
+        pytest.skip("script(1) is not installed")
+    store = _store_with_images(tmp_path / "store")
+    (tmp_path / "demo.yml").write_text(SYSTEM)
+    (tmp_path / "out").mkdir()
+    command = (
+        f"{sys.executable} -m systemkit build demo.yml --cache {store} --dir out -f tar "
+        "--arch amd64"
+    )
+    res = subprocess.run(
+        ["script", "-qec", command, "/dev/null"], capture_output=True, cwd=tmp_path, check=False
+    )
+    assert res.returncode == 0, res.stdout
+    screen = res.stdout.decode()
+    assert "\r\x1b[K[" in screen and "s] Add onboot containers:" in screen
+    assert "\r\x1b[KBuilt demo.tar" in screen
