@@ -176,6 +176,7 @@ def image_members(
                 data = REPLACE[name].encode()
                 out.typeflag, out.size, out.linkname = REG, len(data), ""
                 yield from _guarded(out, data, guard, root)
+            files_here.add(name)
             continue
         if name in _TOUCH:
             hdr.mtime, hdr.mtime_text = _TOUCH[name].mtime, None
