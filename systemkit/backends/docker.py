@@ -3,10 +3,11 @@
 For each image the spec names, the engine is asked first (a local image, e.g. one made with
 ``docker build``, is used as is); an image the engine does not have is pulled *through the
 engine*, so its registry credentials, mirrors and proxy apply. The image is then exported with
-the Engine API's image save (``GET /images/{id}/get``, what ``docker save`` does) into a
-temporary image store, and the very same assembly and output code as the ``native`` backend
-runs on that store. Identical image content therefore gives byte-identical artifacts by
-construction.
+the Engine API's image save (``GET /images/{id}/get``, what ``docker save`` does) into a mirror
+store (``.docker-engine/`` in the image store directory), and the very same assembly and output
+code as the ``native`` backend runs on that store. Identical image content therefore gives
+byte-identical artifacts by construction. The engine's image ids are content-addressed, so an
+image whose id is already in the mirror under its reference is not exported again.
 
 Why image save and not container export (``docker export``, what ``linuxkit build --docker``
 uses): image save returns every layer as the exact uncompressed tar the image was built or

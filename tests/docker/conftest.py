@@ -43,6 +43,13 @@ LOG = STATE / "dockerd.log"
 WAIT = 60.0
 
 
+@pytest.fixture(autouse=True)
+def private_default_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Builds that use the default image store (and its docker mirror) write to a temporary
+    one, never to the user's ~/.cache."""
+    monkeypatch.setenv("SYSTEMKIT_CACHE", str(tmp_path / "default-store"))
+
+
 def docker_answers() -> bool:
     try:
         proc = subprocess.run(

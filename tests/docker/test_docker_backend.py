@@ -21,6 +21,7 @@ from systemkit.backends.base import BuildRequest
 from systemkit.backends.docker import (
     ENGINE_UNREACHABLE,
     IMAGE_MISSING,
+    MIRROR_DIR,
     PLATFORM_MISMATCH,
     PULL_FAILED,
     DockerBackend,
@@ -325,5 +326,38 @@ def test_local_image_of_another_platform_is_refused(docker_engine: None, tmp_pat
         (diag,) = info.value.diagnostics
         assert diag.code == PLATFORM_MISMATCH and diag.spec_path == "$.init[0]"
         assert "linux/arm64" in diag.message and "linux/amd64" in diag.message
+    finally:
+        remove_images([ref])
+
+
+def test_unchanged_images_are_not_exported_again_and_changed_ones_are(
+    engine_images: list[str], layouts: dict[str, Path], tmp_path: Path
+) -> None:
+    """The mirror follows the engine: same image id -> no export, same bytes; the reference
+    moved to another image -> exported again, and the build shows the new content."""
+    ref = "systemkit.test/skdocker/moving:1"
+    docker("tag", DATA, ref)
+    spec: Spec = from_data({"volumes": [{"name": "v", "image": ref}]})
+    cache = tmp_path / "cache"
+    try:
+        outs = []
+        for i in range(3):
+            if i == 2:
+                docker("tag", TOOLS, ref)  # the reference now names another image
+            lines: list[str] = []
+            req = attrs.evolve(
+                _request(spec, tmp_path / f"out{i}", cache_dir=cache),
+                formats=("tar",),
+                progress=lines.append,
+            )
+            (path,) = DockerBackend().build(req)
+            outs.append((path.read_bytes(), any("exporting" in line for line in lines)))
+        (first, exported1), (second, exported2), (third, exported3) = outs
+        assert exported1 and not exported2 and exported3
+        assert first == second
+        assert first != third
+        assert "containers/volumes/v/lower/bin/tool" in _members(tmp_path / "out2" / "sys.tar")
+        assert (cache / MIRROR_DIR / "index.json").is_file()
+        assert not (cache / "blobs").exists()  # the user's store itself is not touched
     finally:
         remove_images([ref])
