@@ -106,8 +106,9 @@ class AssembleResult:
     """ref -> root digest (manifest or index) of every image used."""
     files_offset: int | None = None
     """Bytes of the stream before the files section."""
-    escaping: list[str] = attrs.Factory(list)
-    """Symlinks leaving their destination, as the guard knew them before the files section."""
+    escaping: list[tuple[str, str, str]] = attrs.Factory(list)
+    """Symlinks leaving their destination (path, target, root), as the guard knew them before
+    the files section."""
 
 
 def _dir(name: str, source: str, location: str, *, mode: int = 0o755) -> TarHeader:
@@ -176,13 +177,15 @@ class Assembler:
             writer.add(hdr, body)
             self.result.members += 1
         self.result.files_offset = writer.bytes_written
-        self.result.escaping = sorted(self.guard.escaping)
+        self.result.escaping = sorted((p, t, r) for p, (t, r) in self.guard.escaping.items())
         return self.write_files(writer)
 
-    def write_files(self, writer: TarWriter, escaping: Iterable[str] = ()) -> AssembleResult:
+    def write_files(
+        self, writer: TarWriter, escaping: Iterable[tuple[str, str, str]] = ()
+    ) -> AssembleResult:
         """Write the files section and close the stream (``escaping``: the guard's escaping
         symlinks left by the part of the stream written before, when resuming)."""
-        self.guard.escaping.update(escaping)
+        self.guard.escaping.update((p, (t, r)) for p, t, r in escaping)
         for hdr, body in self._files_section():
             writer.add(hdr, body)
             self.result.members += 1

@@ -8,9 +8,11 @@ moving everything below a prefix and recording ``LINUXKIT.source``/``LINUXKIT.lo
 the destination when the tar (or the initrd) is unpacked in order (systemkit deviations):
 
 * a member below a symlink that points outside its destination (an absolute target or a relative
-  one that climbs out) is dropped: an in-order extractor would write through the link; image
-  content that would replace such a link with a file is dropped too (a ``files`` entry may
-  replace it: that is the user's own intent);
+  one that climbs out) is moved to where the link leads when resolved inside the destination
+  (an absolute target starts at the destination's root, ``..`` stops there), which is where the
+  booted system puts it: an in-order extractor would otherwise write through the link; image
+  content that would replace such a link with a file is dropped (a ``files`` entry may replace
+  it: that is the user's own intent);
 * a hard link must name a non-directory written earlier by the same image, below the same
   prefix, and not through such a symlink; otherwise it is dropped.
 """
@@ -88,13 +90,41 @@ def _escapes(root: str, link_path: str, target: str) -> bool:
     return not (resolved == root or resolved.startswith(root + "/"))
 
 
+def resolve_in_root(root: str, link_path: str, target: str) -> str:
+    """Where ``link_path`` -> ``target`` leads when resolved inside ``root`` as a chroot would:
+    an absolute target starts at ``root``, and ``..`` never climbs above it."""
+    base = link_path.rsplit("/", 1)[0] if "/" in link_path else ""
+    if root and (base == root or base.startswith(root + "/")):
+        stack = [c for c in base[len(root) :].split("/") if c]
+    else:
+        stack = [c for c in base.split("/") if c] if not root else []
+    if target.startswith("/"):
+        stack = []
+    for part in target.split("/"):
+        if part in ("", "."):
+            continue
+        if part == "..":
+            if stack:
+                stack.pop()
+            continue
+        stack.append(part)
+    inner = "/".join(stack)
+    if root:
+        return f"{root}/{inner}" if inner else root
+    return inner or "."
+
+
 @attrs.define
 class Guard:
-    """Tracks symlinks that leave their destination and refuses members that go through them."""
+    """Tracks symlinks that leave their destination and keeps members from going through them.
+
+    ``escaping`` maps each such symlink (canonical path) to its target and destination root.
+    """
 
     warn: Warn
-    escaping: set[str] = attrs.field(factory=set)
+    escaping: dict[str, tuple[str, str]] = attrs.field(factory=dict)
     dropped: int = 0
+    redirected: int = 0
 
     def below_escaping_link(self, path: str) -> str | None:
         if not self.escaping:
@@ -106,8 +136,21 @@ class Guard:
                 return current
         return None
 
+    def _redirect(self, path: str) -> str | None:
+        """``path`` with every escaping symlink on the way resolved inside its root (as the
+        booted system resolves it); None if the links loop."""
+        for _ in range(40):
+            link = self.below_escaping_link(path)
+            if link is None:
+                return path
+            target, root = self.escaping[link]
+            path = resolve_in_root(root, link, target) + path[len(link) :]
+            path = canonical(path)
+        return None
+
     def admit(self, hdr: TarHeader, root: str) -> bool:
-        """Decide on one output member (``root``: the destination it must stay in)."""
+        """Decide on one output member (``root``: the destination it must stay in); a member
+        below an escaping symlink is moved to where that link leads inside the destination."""
         path = canonical(hdr.name)
         if ".." in path.split("/"):
             self.dropped += 1
@@ -121,14 +164,21 @@ class Guard:
                 return False
         link = self.below_escaping_link(path)
         if link is not None:
-            self.dropped += 1
+            moved = self._redirect(path)
+            if moved is None:
+                self.dropped += 1
+                self.warn(f"dropped {hdr.name!r}: the symlinks above it loop")
+                return False
+            self.redirected += 1
             self.warn(
-                f"dropped {hdr.name!r}: it lies below symlink {link!r}, which leaves {root!r}"
+                f"placed {hdr.name!r} at {moved!r}: symlink {link!r} points outside "
+                f"{root or '/'!r}, so it is resolved inside it, as the booted system does"
             )
-            return False
+            hdr.name = moved
+            path = moved
         if path in self.escaping and hdr.typeflag != SYM:
             if hdr.typeflag == DIR:
-                return True  # mkdir keeps the link: what follows below it stays refused
+                return True  # mkdir keeps the link: what follows below it is still moved
             if hdr.pax.get(SOURCE) != FILES_SOURCE:
                 # Image content over an escaping link: an extractor that opens the path
                 # would write through the link.
@@ -139,9 +189,9 @@ class Guard:
                 )
                 return False
         if hdr.typeflag == SYM and _escapes(root, path, hdr.linkname):
-            self.escaping.add(path)
+            self.escaping[path] = (hdr.linkname, root)
         else:
-            self.escaping.discard(path)
+            self.escaping.pop(path, None)
         return True
 
 

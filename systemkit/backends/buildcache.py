@@ -27,7 +27,7 @@ from systemkit.outputs.pgzip import GzipState
 from systemkit.spec.codec import canonical_json, to_data
 from systemkit.spec.types import Spec
 
-VERSION = 1
+VERSION = 2
 KEEP = 2
 
 
@@ -44,7 +44,7 @@ class CacheEntry:
 
     dir: Path
     files_offset: int
-    escaping: tuple[str, ...]
+    escaping: tuple[tuple[str, str, str], ...]
     cmdline: str | None = None
     checkpoint: InitrdCheckpoint | None = None
 
@@ -85,7 +85,7 @@ class BuildCache:
             return CacheEntry(
                 path,
                 state["files_offset"],
-                tuple(state["escaping"]),
+                tuple((str(p), str(t), str(r)) for p, t, r in state["escaping"]),
                 state.get("cmdline"),
                 checkpoint,
             )
@@ -97,7 +97,7 @@ class BuildCache:
         key: str,
         tar: Path,
         files_offset: int,
-        escaping: list[str],
+        escaping: list[tuple[str, str, str]],
         parts: InitrdParts | None,
         tar_is_scratch: bool = False,
     ) -> None:

@@ -267,15 +267,17 @@ def test_hard_links_must_stay_in_the_same_image() -> None:
     assert "containers/onboot/000-x/lower/absent" not in got
 
 
-def test_members_below_escaping_symlinks_are_dropped() -> None:
+def test_members_below_escaping_symlinks_are_resolved_inside() -> None:
     """Across images sharing a destination (init images at /), a later member below a symlink
-    that leaves the destination would be written through it by an in-order extractor."""
-    guard = Guard(warn=lambda _m: None)
+    that leaves the destination would be written through it by an in-order extractor; it is
+    placed where the link leads inside the destination instead, as the booted system does."""
+    warnings: list[str] = []
+    guard = Guard(warn=warnings.append)
     first = layer(
-        ("evil", "symlink", "/etc"), ("rel", "symlink", "../.."), ("inside", "symlink", "sub")
+        ("evil", "symlink", "/etc"), ("rel", "symlink", "../../x"), ("inside", "symlink", "sub")
     )
     second = layer(
-        ("evil/passwd", "file", "root::0:0"), ("rel/x", "file", "x"), ("inside/ok", "file", "ok")
+        ("evil/passwd", "file", "root::0:0"), ("rel/y", "file", "y"), ("inside/ok", "file", "ok")
     )
     got = []
     for i, data in enumerate((first, second)):
@@ -284,24 +286,43 @@ def test_members_below_escaping_symlinks_are_dropped() -> None:
         ):
             got.append(hdr.name)
     assert "evil" in got and "rel" in got and "inside" in got
-    assert "evil/passwd" not in got and "rel/x" not in got
+    assert "evil/passwd" not in got and "etc/passwd" in got
+    assert "rel/y" not in got and "x/y" in got
     assert "inside/ok" in got  # a link that stays inside is written through, as LinuxKit does
-    assert guard.dropped == 2
+    assert guard.redirected == 2 and guard.dropped == 0
+    assert any("placed 'evil/passwd' at 'etc/passwd'" in w for w in warnings)
+
+
+def test_resolve_in_root_clamps_to_the_destination() -> None:
+    from systemkit.assemble.filters import resolve_in_root
+
+    root = "containers/onboot/000-x/lower"
+    assert resolve_in_root(root, root + "/a/link", "/etc") == root + "/etc"
+    assert resolve_in_root(root, root + "/a/link", "../../../../../x") == root + "/x"
+    assert resolve_in_root(root, root + "/a/link", "b/c") == root + "/a/b/c"
+    assert resolve_in_root("", "var/run", "/run") == "run"
+    assert resolve_in_root("", "a/b", "../../..") == "."
 
 
 def test_only_a_symlink_may_replace_an_escaping_symlink() -> None:
     guard = Guard(warn=lambda _m: None)
     assert guard.admit(TarHeader("x", SYM, linkname="/etc"), "")
-    assert not guard.admit(TarHeader("x/f", REG), "")
+    below = TarHeader("x/f", REG)
+    assert guard.admit(below, "") and below.name == "etc/f"  # moved inside
     assert guard.admit(TarHeader("x", DIR), "")  # mkdir keeps the link ...
-    assert not guard.admit(TarHeader("x/f", REG), "")  # ... so below it stays refused
+    again = TarHeader("x/g", REG)
+    assert guard.admit(again, "") and again.name == "etc/g"  # ... so below it is still moved
     assert not guard.admit(TarHeader("x", REG, pax={"LINUXKIT.source": "docker.io/a/b:1"}), "")
     assert guard.admit(TarHeader("x", SYM, linkname="inside"), "")
-    assert guard.admit(TarHeader("x/f", REG), "")
+    kept = TarHeader("x/f", REG)
+    assert guard.admit(kept, "") and kept.name == "x/f"
     assert guard.admit(TarHeader("y", SYM, linkname="/run/y"), "")
     assert guard.admit(TarHeader("y", REG, pax={"LINUXKIT.source": "linuxkit.files"}), "")
     assert guard.admit(TarHeader("y/z", REG), "")
     assert not guard.admit(TarHeader("../f", REG), "")
+    assert guard.admit(TarHeader("l1", SYM, linkname="/l2"), "")
+    assert guard.admit(TarHeader("l2", SYM, linkname="/l1"), "")
+    assert not guard.admit(TarHeader("l1/x", REG), "")  # the links loop
 
 
 # --- config.json ------------------------------------------------------------------------------

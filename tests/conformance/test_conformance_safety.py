@@ -148,12 +148,17 @@ def test_hostile_layers_stay_inside(tmp_path: Path) -> None:
     for bad in ("evil/pwned", "rel/pwned", "evil2/f", "hl-out", "hl-abs"):
         assert bad not in names
         assert f"containers/onboot/000-a/lower/{bad}" not in names
+    # below a link that points outside, content lands where the link leads inside the root
+    inside_outside = str(outside).lstrip("/")
+    assert f"{inside_outside}/pwned" in names and "outside/pwned" in names
+    assert f"{inside_outside}/f" in names
     links = {skgen.norm_path(m["name"]): m["linkname"] for m in members if m["type"] == "hardlink"}
     assert links == {
         "hl-ok": "good",
         "containers/onboot/000-a/lower/hl-ok": "containers/onboot/000-a/lower/good",
     }
     assert any("leaves the image root" in line for line in lines)
+    assert any(line.startswith("warning: placed 'evil/pwned' at") for line in lines)
     before = listing(area)
     naive_extract(tar, dest)
     assert listing(area) - before <= {str(p.relative_to(area)) for p in dest.rglob("*")}
