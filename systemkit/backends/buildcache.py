@@ -4,9 +4,9 @@ The filesystem stream is kernel, init, volumes, containers, then files. When a s
 only in its ``files`` section (a config file, say), everything before that is the same bytes,
 so the previous build's tar prefix (and the initrd's compressed prefix with the gzip/cpio
 writers' state) are kept under ``<store>/.build-cache/<key>/`` and reused. The key covers the
-spec without its files, the root digest of every image, the architecture and this format's
-version, so any other change builds from scratch. A reused build gives exactly the bytes a
-full build gives (the tests compare them).
+spec without its files, the root digest of every image, the architecture, the systemkit
+version and this format's version, so any other change builds from scratch. A reused build
+gives exactly the bytes a full build gives (the tests compare them).
 """
 
 from __future__ import annotations
@@ -34,7 +34,15 @@ KEEP = 2
 def spec_key(spec: Spec, images: dict[str, str], arch: str | None) -> str:
     """The cache key of everything a build writes before the files section."""
     data = to_data(attrs.evolve(spec, files=[]))
-    payload = {"v": VERSION, "spec": data, "images": images, "arch": arch or ""}
+    from systemkit import __version__
+
+    payload = {
+        "v": VERSION,
+        "systemkit": __version__,
+        "spec": data,
+        "images": images,
+        "arch": arch or "",
+    }
     return hashlib.sha256(canonical_json(payload)).hexdigest()
 
 
