@@ -14,7 +14,8 @@ It then records its arguments, working directory and the YAML it read (one JSON 
 to ``$FAKE_LINUXKIT_RECORD``), logs progress lines in LinuxKit's logrus format on stderr, and
 writes placeholder outputs under LinuxKit's names (``NAME.tar``, ``NAME-kernel``,
 ``NAME-initrd.img``, ``NAME-cmdline`` ...). An image whose name contains ``does-not-exist``
-makes it fail as LinuxKit fails when a pull fails.
+makes it fail as LinuxKit fails when a pull fails. ``$FAKE_LINUXKIT_PAUSE`` seconds of sleep
+before writing the outputs let a test see that its log is streamed while it runs.
 """
 
 from __future__ import annotations
@@ -163,6 +164,7 @@ def main(argv: list[str]) -> None:
     if kernel.get("image"):
         log("info", f"Extract kernel image: {kernel['image']}")
     log("info", "Create outputs:")
+    time.sleep(float(os.environ.get("FAKE_LINUXKIT_PAUSE", "0")))
     for fmt in formats:
         for pattern in FORMATS[fmt]:
             path = out_dir / pattern.format(n=name)

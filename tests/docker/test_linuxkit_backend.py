@@ -14,6 +14,7 @@ import os
 import stat
 import sys
 import tarfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -250,3 +251,20 @@ def _spec_data_with(moved: dict[str, str]) -> Any:
         text = text.replace(json.dumps(old), json.dumps(new))
     assert len(moved) == len(IMAGES)
     return json.loads(text)
+
+
+def test_progress_is_streamed_while_linuxkit_runs(
+    fake_linuxkit: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FAKE_LINUXKIT_PAUSE", "1.5")
+    seen: list[tuple[float, str]] = []
+    req = _request(
+        system_spec(),
+        tmp_path,
+        ("tar",),
+        progress=lambda line: seen.append((time.monotonic(), line)),
+    )
+    LinuxkitBackend(binary=fake_linuxkit).build(req)
+    done = time.monotonic()
+    (arrived,) = [t for t, line in seen if "Create outputs:" in line]
+    assert done - arrived > 1.0  # the line came before linuxkit finished, not all at the end
