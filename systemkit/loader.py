@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import linecache
+import os
 import sys
 import traceback
 import uuid
@@ -32,7 +33,6 @@ YAML_SUFFIXES = (".yml", ".yaml")
 
 def _user_traceback(tb: TracebackType | None) -> tuple[str, Location | None]:
     frames = [f for f in traceback.extract_tb(tb) if not is_internal(f.filename)]
-    frames = [f for f in frames if not f.filename.startswith("<frozen")]
     text = "".join(traceback.format_list(frames))
     last = frames[-1] if frames else None
     loc = Location(last.filename, last.lineno or 0, (last.colno or -1) + 1) if last else None
@@ -50,6 +50,7 @@ def _exec_module(path: Path) -> ModuleType:
     added = str(path.parent) not in sys.path
     if added:
         sys.path.insert(0, str(path.parent))
+    before = set(sys.modules)
     try:
         spec.loader.exec_module(module)
     except UserError:
@@ -74,8 +75,22 @@ def _exec_module(path: Path) -> ModuleType:
     finally:
         if added:
             sys.path.remove(str(path.parent))
+        _forget_helper_modules(before, path.parent)
         linecache.checkcache(str(path))
     return module
+
+
+def _forget_helper_modules(before: set[str], directory: Path) -> None:
+    """Drop modules imported from the system file's directory during its load.
+
+    Two system files side by side in different directories may both ``import lib``; each
+    must get its own ``lib``, not the one cached by the first load.
+    """
+    prefix = str(directory) + os.sep
+    for name in set(sys.modules) - before:
+        file = getattr(sys.modules[name], "__file__", None) or ""
+        if os.path.abspath(file).startswith(prefix):
+            del sys.modules[name]
 
 
 def systems_of(module: ModuleType) -> dict[str, System]:

@@ -11,6 +11,20 @@ import attrs
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
 
+def _package_dirs(*names: str) -> tuple[str, ...]:
+    dirs = []
+    for name in names:
+        module = sys.modules.get(name)
+        if module is None:
+            module = __import__(name)
+        dirs.append(os.path.dirname(os.path.abspath(module.__file__ or "")) + os.sep)
+    return tuple(dirs)
+
+
+_ATTRS_DIRS = _package_dirs("attr", "attrs")
+"""attrs' own code (evolve, converters): never the user's line."""
+
+
 @attrs.frozen(order=True)
 class Location:
     """A position in a user's file: 1-based line and column (column 0 when unknown)."""
@@ -26,8 +40,11 @@ class Location:
 
 
 def is_internal(filename: str) -> bool:
-    """True for a file inside the systemkit package (by path prefix, never by frame count)."""
-    return os.path.abspath(filename).startswith(_PACKAGE_DIR)
+    """True for systemkit's own code and the attrs machinery it runs on (by path prefix)."""
+    if filename.startswith(("<attrs generated", "<frozen ")):
+        return True
+    path = os.path.abspath(filename)
+    return path.startswith(_PACKAGE_DIR) or path.startswith(_ATTRS_DIRS)
 
 
 def _display_path(filename: str) -> str:
@@ -57,15 +74,20 @@ def frame_location(frame: FrameType) -> Location:
     return Location(shown, line or frame.f_lineno, col + 1 if col is not None else 0)
 
 
-def caller_location() -> Location | None:
-    """The first stack frame outside the systemkit package: where the user made the call."""
+def caller_location(building: object | None = None) -> Location | None:
+    """The first stack frame outside systemkit (and attrs): where the user made the call.
+
+    ``building`` is the object under construction: frames of its own methods (a user's
+    subclass ``__init__`` calling ``super().__init__``) are skipped too, so the location is the
+    user's ``Getty()`` call rather than the subclass's ``super()`` line.
+    """
     frame: FrameType | None = sys._getframe(1)
     while frame is not None:
-        filename = frame.f_code.co_filename
-        if not is_internal(filename) and not filename.startswith("<frozen "):
-            if filename.startswith("<attrs generated") or "attrs" + os.sep in filename:
-                frame = frame.f_back
-                continue
+        if not is_internal(frame.f_code.co_filename) and not (
+            building is not None
+            and frame.f_code.co_argcount
+            and frame.f_locals.get(frame.f_code.co_varnames[0]) is building
+        ):
             return frame_location(frame)
         frame = frame.f_back
     return None

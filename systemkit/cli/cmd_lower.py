@@ -21,7 +21,7 @@ Load a system.py (or LinuxKit YAML files) and print what it lowers to:
 Examples:
   systemkit lower examples/minimal/system.py
   systemkit lower examples/minimal/system.py --format linuxkit -o minimal.yml
-  systemkit lower examples/variants/system.py --system edge-arm64 --digest
+  systemkit lower examples/variants/system.py --system globex-metal-arm64 --digest
 """
 
 

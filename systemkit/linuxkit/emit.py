@@ -9,7 +9,8 @@ is multi-line text. The output is deterministic and reads back through
 :func:`systemkit.linuxkit.parse.parse_yaml` to the identical spec.
 
 ``files[].source`` paths are written as the spec holds them: relative to ``Lowered.base_dir``,
-which is where LinuxKit must run to find them (it resolves them against its working directory).
+which is where LinuxKit must run to find them (it resolves them against its working directory),
+or ``~/...``, which LinuxKit and systemkit both expand to the builder's home directory.
 """
 
 from __future__ import annotations
@@ -114,9 +115,6 @@ def _fields_of(obj: Any) -> list[tuple[str, Any]]:
         for f in yaml_fields(type(obj))
         if getattr(obj, f.name) is not None
     ]
-    if isinstance(obj, st.FileSpec):
-        # LinuxKit expands a leading `~/`; a directory really named `~` must not be.
-        pairs = [(k, "./" + v if k == "source" and v.startswith("~/") else v) for k, v in pairs]
     return pairs
 
 

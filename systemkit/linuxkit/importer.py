@@ -122,6 +122,8 @@ class _Generator:
         A home-directory file that is reached only by climbing up to the home directory (or
         above) is written ``~/...`` (the model expands it), as LinuxKit users write SSH keys.
         """
+        if rel.startswith("~/"):
+            return rel
         full = os.path.normpath(os.path.join(self.lowered.base_dir, rel))
         local = Path(os.path.relpath(full, self.output_dir)).as_posix()
         home = os.path.expanduser("~").rstrip("/")

@@ -633,8 +633,10 @@ class _FileReader:
         if source.startswith("~/"):
             expanded = os.path.join(os.path.expanduser("~"), source[2:])
         absolute = os.path.normpath(os.path.join(self.cwd, expanded))
-        rel = Path(os.path.relpath(absolute, self.cwd)).as_posix()
-        values["source"] = rel
+        if source.startswith("~/"):
+            values["source"] = source  # expanded at build time; the spec stays machine-neutral
+        else:
+            values["source"] = Path(os.path.relpath(absolute, self.cwd)).as_posix()
         try:
             values["source_digest"] = _file_digest(absolute)
         except OSError as exc:

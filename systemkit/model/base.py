@@ -27,7 +27,7 @@ class Located:
     )
 
     def __attrs_post_init__(self) -> None:
-        object.__setattr__(self, "_location", caller_location())
+        object.__setattr__(self, "_location", caller_location(self))
 
     @property
     def location(self) -> Location | None:

@@ -113,7 +113,9 @@ class _Lowering:
         assert f.source is not None
         raw = os.path.expanduser(f.source)
         full = Path(raw) if os.path.isabs(raw) else self.base_dir / raw
-        rel = os.path.relpath(full, self.base_dir)
+        # `~/...` stays as written (expanded when building, as LinuxKit does): a path through
+        # this machine's home directory would make the spec differ from machine to machine.
+        rel = f.source if f.source.startswith("~/") else os.path.relpath(full, self.base_dir)
         try:
             h = hashlib.sha256()
             with open(full, "rb") as fh:

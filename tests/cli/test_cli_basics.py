@@ -121,7 +121,8 @@ def test_system_selection(tmp_path: Path) -> None:
 
 def test_output_file_is_written_atomically(tmp_path: Path) -> None:
     (tmp_path / "system.py").write_text(
-        "from systemkit import System, Service\nsystem = System(services=[Service('a', 'alpine')])\n"
+        "from systemkit import System, Service\n"
+        "system = System(services=[Service('a', 'alpine')])\n"
     )
     res = run("lower", "system.py", "-o", "out.json", cwd=tmp_path)
     assert res.returncode == 0

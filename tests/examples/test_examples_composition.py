@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import subprocess
 import sys
 import textwrap
@@ -47,10 +48,13 @@ def same_place(loc: Location | None, path: Path, line: int) -> bool:
 
 
 def helpers(load_example: LoadExample) -> ModuleType:
-    """The example's ``lib`` module, as the example imported it."""
+    """The example's ``lib`` module (the loader forgets it after loading the example)."""
     load_example("composition")
-    module = sys.modules["lib"]
-    assert Path(module.__file__ or "").resolve() == LIB
+    assert "lib" not in sys.modules  # each load of a system file gets its own helpers
+    spec = importlib.util.spec_from_file_location("composition_lib", LIB)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
     return module
 
 
@@ -256,11 +260,6 @@ def test_location_of_objects_made_in_the_system_file(load_example: LoadExample) 
     assert same_place(shell.location, system_py, line_of(system_py, 'Service("shell"'))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="caller_location skips attrs frames by the directory name 'attrs/', but evolve() "
-    "runs in the 'attr/' package, so the location is attr/_make.py (see the helper report)",
-)
 def test_location_of_an_evolved_copy_is_the_evolve_call(load_example: LoadExample) -> None:
     systems = load_example("composition")
     system_py = COMPOSITION / "system.py"
@@ -268,12 +267,6 @@ def test_location_of_an_evolved_copy_is_the_evolve_call(load_example: LoadExampl
     assert same_place(chatty.location, system_py, line_of(system_py, "chatty = evolve("))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a subclass's super().__init__() line is taken as the location; "
-    "systemkit.location.caller_location should skip the __init__ frames of the object "
-    "being built (see the helper report)",
-)
 def test_location_of_a_subclass_instance_is_the_users_call(load_example: LoadExample) -> None:
     system = load_example("composition")["system"]
     system_py = COMPOSITION / "system.py"

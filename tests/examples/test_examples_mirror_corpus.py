@@ -97,4 +97,4 @@ def test_sshd_key_is_optional_and_read_from_home(load_example: LoadExample) -> N
     (system,) = load_example("sshd").values()
     (spec_file,) = lower(system).spec.files
     assert spec_file.optional is True and spec_file.source_digest is None
-    assert spec_file.source is not None and spec_file.source.endswith("no-home/.ssh/id_rsa.pub")
+    assert spec_file.source is not None and spec_file.source == "~/.ssh/id_rsa.pub"

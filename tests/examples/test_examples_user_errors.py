@@ -7,8 +7,6 @@ import sys
 import textwrap
 from pathlib import Path
 
-import pytest
-
 
 def lower_cli(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
@@ -113,11 +111,6 @@ def test_an_exception_in_the_users_code_shows_the_users_frames_only(tmp_path: Pa
     assert "systemkit/" not in err and "importlib" not in err and "<frozen" not in err
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="systemkit.loader._user_traceback keeps the '<attrs generated methods "
-    "systemkit.model...>' frame of a model constructor (see the helper report)",
-)
 def test_model_constructor_frames_are_hidden_too(tmp_path: Path) -> None:
     (tmp_path / "system.py").write_text(
         textwrap.dedent(

@@ -98,7 +98,7 @@ def test_sources_resolve_against_cwd_with_digest(
         "sha256:" + hashlib.sha256(b"x = 1\n").hexdigest(),
     )
     assert (files[1].source, files[1].source_digest) == (
-        "../home/.ssh/key.pub",
+        "~/.ssh/key.pub",
         "sha256:" + hashlib.sha256(b"ssh-ed25519 AAAA\n").hexdigest(),
     )
     assert (files[2].source, files[2].source_digest) == ("nothere", None)
