@@ -27,6 +27,6 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-python3 -m pip install -q --disable-pip-version-check -e ".[dev]" 2>&1 | grep -v -E "^WARNING: (Running pip as|Location)" || true
+python3 -m pip install -q --disable-pip-version-check -e ".[dev]" --config-settings editable_mode=compat 2>&1 | grep -v -E "^WARNING: (Running pip as|Location)" || true
 python3 -c "import systemkit" >/dev/null
 echo "setup: ok"
