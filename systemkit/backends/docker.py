@@ -517,7 +517,23 @@ class EngineImages:
                 self.store.tag(name, desc)
                 return
         self.save(image_id, name, spec_path)
+        self._check_config(info, name, spec_path)
         self._saved[image_id] = name
+
+    def _check_config(self, info: dict[str, Any], name: str, spec_path: str) -> None:
+        """The exported config must say what the engine's inspect says (labels, Cmd, Env ...)."""
+        desc = self.store.lookup(name)
+        config = (
+            self.store.resolve_descriptor(name, desc, self.arch).config if desc is not None else {}
+        )
+        saved, inspected = config.get("config") or {}, info.get("Config") or {}
+        for key in ("Labels", "Cmd", "Entrypoint", "Env", "WorkingDir", "User"):
+            if (saved.get(key) or None) != (inspected.get(key) or None):
+                raise _error(
+                    SAVE_FAILED,
+                    f"the engine's export of {name} does not match its inspect data ({key})",
+                    spec_path,
+                )
 
     def holds(self, name: str, image_id: str) -> bool:
         """True if the store has the engine's image ``image_id`` under ``name``, complete."""
