@@ -13,6 +13,7 @@ APT_PACKAGES=(
   cpio                 # inspecting initrds
   skopeo umoci         # cross-checking OCI layouts in tests
   iproute2 procps      # dockerd / registry management from the test setup
+  openssh-server       # a real sshd on 127.0.0.1 for the docker backend's ssh:// test
 )
 
 missing=()
