@@ -54,8 +54,37 @@ VOLUMES_SOURCE = "linuxkit.volumes"
 APK_SOURCE = "LINUXKIT.apkinit"
 
 
+IMAGE_UNAVAILABLE = "SK620"
+KERNEL_CONTENT = "SK621"
+CONTAINER_CONFIG = "SK622"
+VOLUME_PROBLEM = "SK623"
+FILE_PROBLEM = "SK624"
+NAME_UNUSABLE = "SK625"
+
+_LOCATED = re.compile(r"^(files|onboot|onshutdown|services|volume)\[(\d+)\]: ")
+
+
 class BuildError(SystemkitError):
-    """The system cannot be assembled (bad content, missing kernel, unusable reference ...)."""
+    """The system cannot be assembled (bad content, missing kernel, unusable reference ...).
+
+    ``spec_path`` (``$.onboot[1].image`` ...) says which part of the spec it is about and
+    ``detail`` is the message without the ``section[i]: `` prefix; ``code`` is its rule code.
+    """
+
+    def __init__(self, message: str, *, spec_path: str | None = None, code: str | None = None):
+        super().__init__(message)
+        self.detail = message
+        match = _LOCATED.match(message)
+        if match:
+            section = "volumes" if match.group(1) == "volume" else match.group(1)
+            spec_path = spec_path or f"$.{section}[{match.group(2)}]"
+            self.detail = message[match.end() :]
+            code = code or {
+                "files": FILE_PROBLEM,
+                "volumes": VOLUME_PROBLEM,
+            }.get(section, CONTAINER_CONFIG)
+        self.spec_path = spec_path
+        self.code = code or CONTAINER_CONFIG
 
 
 class ResolvedLike(Protocol):
@@ -148,6 +177,21 @@ class Assembler:
         self.result = AssembleResult()
         self.guard = Guard(warn=self._warn)
         self._resolved: dict[str, ResolvedLike] = {}
+        self._first_use: dict[str, str] = {}
+        if spec.kernel is not None and spec.kernel.image:
+            self._first_use.setdefault(spec.kernel.image, "$.kernel.image")
+        for i, ref in enumerate(spec.init):
+            self._first_use.setdefault(ref, f"$.init[{i}]")
+        for i, vol in enumerate(spec.volumes):
+            if vol.image:
+                self._first_use.setdefault(vol.image, f"$.volumes[{i}].image")
+        for key, entries in (
+            ("onboot", spec.onboot),
+            ("onshutdown", spec.onshutdown),
+            ("services", spec.services),
+        ):
+            for i, entry in enumerate(entries):
+                self._first_use.setdefault(entry.image, f"$.{key}[{i}].image")
         self.id_map: dict[str, int] = {}
         next_id = 100
         for section in (spec.onboot, spec.onshutdown, spec.services):
@@ -164,7 +208,11 @@ class Assembler:
             try:
                 img = self.images.resolve(ref)
             except SystemkitError as exc:
-                raise BuildError(f"could not pull image {ref}: {exc}") from exc
+                raise BuildError(
+                    f"could not pull image {ref}: {exc}",
+                    spec_path=self._first_use.get(ref),
+                    code=IMAGE_UNAVAILABLE,
+                ) from exc
             self._resolved[ref] = img
             self.result.images[ref] = str(img.root.get("digest", ""))
         return self._resolved[ref]
@@ -256,7 +304,11 @@ class Assembler:
             name = hdr.name
             if name == binary:
                 if found_kernel:
-                    raise BuildError(f"{ref}: found more than one possible kernel image")
+                    raise BuildError(
+                        f"{ref}: found more than one possible kernel image",
+                        spec_path="$.kernel",
+                        code=KERNEL_CONTENT,
+                    )
                 found_kernel = True
                 if not found_ucode:
                     yield self._boot_member(TarHeader("boot", DIR, 0o755), hdr), None
@@ -287,9 +339,17 @@ class Assembler:
                     body,
                 )
         if not found_kernel:
-            raise BuildError(f"{ref}: did not find kernel {binary!r} in kernel image")
+            raise BuildError(
+                f"{ref}: did not find kernel {binary!r} in kernel image",
+                spec_path="$.kernel",
+                code=KERNEL_CONTENT,
+            )
         if tar_name and not found_tar:
-            raise BuildError(f"{ref}: did not find kernel tar {tar_name!r} in kernel image")
+            raise BuildError(
+                f"{ref}: did not find kernel tar {tar_name!r} in kernel image",
+                spec_path="$.kernel",
+                code=KERNEL_CONTENT,
+            )
 
     @staticmethod
     def _boot_member(new: TarHeader, image_hdr: TarHeader) -> TarHeader:
@@ -386,17 +446,21 @@ class Assembler:
                 )
         return data
 
-    def _label(self, img: ResolvedLike) -> dict[str, Any] | None:
+    def _label(self, img: ResolvedLike, location: str) -> dict[str, Any] | None:
         label = img.label
         if label is None:
             return None
         if "name" in label or "image" in label:
-            raise BuildError(f"{img.ref}: name and image cannot be set in the metadata label")
+            raise BuildError(
+                f"{location}: {img.ref}: name and image cannot be set in the metadata label"
+            )
         try:
             data: dict[str, Any] = to_data(from_data(label, ImageConfig))
             return data
         except Exception as exc:
-            raise BuildError(f"{img.ref}: invalid org.mobyproject.config label: {exc}") from None
+            raise BuildError(
+                f"{location}: {img.ref}: invalid org.mobyproject.config label: {exc}"
+            ) from None
 
     def _bundle(
         self, section: str, index: int, prefix: str, entry: ImageSpec, dup: dict[str, str]
@@ -405,17 +469,21 @@ class Assembler:
         name = entry.name
         parts = name.split("/")
         if not name or any(p in ("", ".", "..") for p in parts):
-            raise BuildError(f"{location}: container name {name!r} is not a usable directory name")
+            raise BuildError(
+                f"{location}: container name {name!r} is not a usable directory name",
+                spec_path=f"$.{section}[{index}].name",
+                code=NAME_UNUSABLE,
+            )
         self.progress(f"  Create OCI config for {entry.image}")
         ref = entry.image
         img = self.resolve(ref)
         yaml = self._yaml_with_volumes(entry, location)
         try:
             oci, runtime = ociconfig.config_to_oci(
-                yaml, self._label(img), img.config.get("config"), self.id_map
+                yaml, self._label(img, location), img.config.get("config"), self.id_map
             )
         except ociconfig.ConfigError as exc:
-            raise BuildError(f"failed to create OCI spec for {ref} ({location}): {exc}") from None
+            raise BuildError(f"{location}: failed to create OCI spec for {ref}: {exc}") from None
         config = ociconfig.go_json(oci)
         path = go_join("containers", section, prefix + name)
         readonly = bool(oci["root"].get("readonly"))

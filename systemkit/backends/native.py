@@ -7,12 +7,12 @@ import time
 from pathlib import Path
 from typing import Any, BinaryIO, cast
 
-from systemkit.assemble.build import Assembler, ResolvedLike
+from systemkit.assemble.build import Assembler, BuildError, ResolvedLike
 from systemkit.assemble.tarstream import TarWriter
 from systemkit.assemble.verify import GunzipStream, VerifiedBlob
 from systemkit.backends.base import BuildRequest
 from systemkit.backends.buildcache import BuildCache, CacheEntry, spec_key
-from systemkit.diagnostics import SystemkitError
+from systemkit.diagnostics import Diagnostic, Severity, SystemkitError, UserError
 from systemkit.images import mediatypes as mt
 from systemkit.images.store import ImageStore
 from systemkit.outputs import FORMATS, NEEDS_KERNEL, AtomicOutputs, write_formats
@@ -83,6 +83,18 @@ class NativeBackend:
         """Only the store: an image missing from it is an error, no registry is asked."""
 
     def build(self, request: BuildRequest) -> list[Path]:
+        """Build; a problem that belongs to a part of the spec is raised as a
+        :class:`UserError` whose diagnostic names that part (``spec_path``)."""
+        try:
+            return self._build(request)
+        except BuildError as exc:
+            if exc.spec_path is None:
+                raise
+            raise UserError(
+                Diagnostic(exc.code, Severity.ERROR, exc.detail, spec_path=exc.spec_path)
+            ) from None
+
+    def _build(self, request: BuildRequest) -> list[Path]:
         formats = list(dict.fromkeys(request.formats))
         unknown = [f for f in formats if f not in self.formats]
         if unknown:

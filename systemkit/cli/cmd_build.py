@@ -9,6 +9,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import attrs
+
 from systemkit.cli.common import add_input_arguments
 from systemkit.diagnostics import Severity, SystemkitError, UserError
 
@@ -45,6 +47,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--pull", action="store_true", help="always pull images")
     parser.add_argument("--quiet", "-q", action="store_true", help="print no progress")
     parser.add_argument("--strict", action="store_true", help="treat check warnings as errors")
+
+
+def _located(lowered: Any, fn: Any) -> Any:
+    """``fn`` whose user errors get the user's file and line for their spec paths."""
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except UserError as exc:
+            diags = [
+                attrs.evolve(d, location=lowered.location_of(d.spec_path))
+                if d.location is None and d.spec_path
+                else d
+                for d in exc.diagnostics
+            ]
+            raise UserError(diags) from None
+
+    return call
 
 
 class _Progress:
@@ -139,7 +159,7 @@ def run(args: argparse.Namespace) -> int:
     if not args.dir.is_dir():
         raise SystemkitError(f"output directory {str(args.dir)!r} does not exist")
     try:
-        paths = build(
+        paths = _located(lowered, build)(
             lowered.spec,
             base_dir=lowered.base_dir,
             formats=formats,

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from systemkit.backends import build
-from systemkit.diagnostics import SystemkitError
+from systemkit.diagnostics import SystemkitError, UserError
 from systemkit.images.archive import import_archive
 from systemkit.images.store import ImageStore
 from systemkit.linuxkit.parse import parse_files
@@ -254,8 +254,11 @@ def test_rejected_image_not_in_cache(tmp_path: Path) -> None:
         cache_dir=tmp_path / "store",
         arch="amd64",
     )
-    with pytest.raises(SystemkitError, match=r"^could not pull image docker.io/sktest/absent:1: "):
+    with pytest.raises(UserError) as err:
         NativeBackend(offline=True).build(request)
+    (diag,) = err.value.diagnostics
+    assert diag.code == "SK620" and diag.spec_path == "$.onboot[0].image"
+    assert diag.message.startswith("could not pull image docker.io/sktest/absent:1: ")
     assert list(out.iterdir()) == []
 
 
