@@ -413,7 +413,9 @@ def iter_tar(stream: BinaryIO) -> Iterator[tuple[TarHeader, Body]]:
         stored = _parse_number(blk[148:156])
         unsigned = sum(blk[:148]) + 256 + sum(blk[156:])
         if stored != unsigned:
-            raise TarFormatError("tar header checksum mismatch")
+            signed = sum(b - 256 if b > 127 else b for b in blk[:148] + blk[156:]) + 256
+            if stored != signed:
+                raise TarFormatError("tar header checksum mismatch")
         typeflag = blk[156:157]
         size = _parse_number(blk[124:136])
         if typeflag in (b"x", b"g", b"L", b"K"):
