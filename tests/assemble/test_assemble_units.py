@@ -453,3 +453,27 @@ def test_metadata_yaml_and_json_render_go_structs() -> None:
     assert js["onboot"][0]["mounts"] == [{"destination": "/b", "type": "bind", "source": "/a"}]
     assert js["onboot"][0]["uidMappings"] == [{"containerID": 0, "hostID": 0, "size": 1}]
     assert js["services"] is None and js["init"] is None
+
+
+def test_verified_gunzip_streams_members_and_detects_corruption() -> None:
+    import gzip
+    import hashlib
+    import os
+
+    from systemkit.assemble.verify import CorruptBlob, GunzipStream, VerifiedBlob
+
+    data = os.urandom(300_000) + b"layer " * 400_000
+    blob = gzip.compress(data[:500_000], mtime=0) + gzip.compress(data[500_000:], mtime=0)
+    digest = "sha256:" + hashlib.sha256(blob).hexdigest()
+    stream = GunzipStream(VerifiedBlob(io.BytesIO(blob), digest, len(blob)))
+    got = b"".join(iter(lambda: stream.read(512), b""))
+    stream.close()
+    assert got == data
+    changed = blob[:4] + b"\x01" + blob[5:]  # header mtime: still decompresses
+    stream = GunzipStream(VerifiedBlob(io.BytesIO(changed), digest, len(blob)))
+    assert stream.read(100) == data[:100]
+    with pytest.raises(CorruptBlob, match="is corrupt"):
+        stream.close()
+    short = VerifiedBlob(io.BytesIO(blob[:-1]), digest, len(blob))
+    with pytest.raises(CorruptBlob):
+        short.close()
