@@ -32,8 +32,7 @@ step "import them into the image store $SYSTEMKIT_CACHE"
 systemkit cache import "$IMAGES"/*.oci.tar
 
 step "build examples/hello/system.py (kernel+initrd, native backend) -> $DEMO_OUT"
-mkdir -p "$DEMO_OUT"
-systemkit build examples/hello/system.py --format kernel+initrd --dir "$DEMO_OUT" --name hello
+systemkit build examples/hello/system.py --format kernel+initrd --dir "$DEMO_OUT"
 ls -l "$DEMO_OUT"
 
 step "boot $DEMO_OUT/hello under qemu -accel $DEMO_ACCEL (console below; the guest powers off)"

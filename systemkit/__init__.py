@@ -70,18 +70,22 @@ def build(
 ) -> list[Path]:
     """Build ``system`` into artifacts in ``out_dir``; returns the paths written.
 
-    ``system`` is a :class:`System` (lowered first) or an already :class:`Lowered` one.
+    ``system`` is a :class:`System` (lowered first) or an already :class:`Lowered` one. The
+    checks of ``systemkit check`` run first: an error raises :class:`UserError`.
     """
     from systemkit.backends import build as backend_build
+    from systemkit.check import gate
 
+    formats = tuple(formats)
     lowered = system if isinstance(system, Lowered) else lower(system)
+    gate(lowered, formats=formats)
     kwargs: dict[str, Any] = {}
     if progress is not None:
         kwargs["progress"] = progress
     paths: list[Path] = backend_build(
         lowered.spec,
         base_dir=lowered.base_dir,
-        formats=tuple(formats),
+        formats=formats,
         out_dir=Path(out_dir),
         name=name or lowered.name or "system",
         backend=backend,

@@ -197,4 +197,18 @@ def load_lowered(paths: list[Path], system: str | None = None) -> Lowered:
     if errors:
         raise UserError(errors)
     name, chosen = select(systems, system, path)
-    return lower(chosen, base_dir=path.resolve().parent, name=name)
+    return lower(chosen, base_dir=path.resolve().parent, name=output_name(path, name))
+
+
+def output_name(path: Path, variable: str) -> str:
+    """The default name of a system's outputs.
+
+    A file's conventional ``system`` is named after the file (``hello.py`` -> ``hello``), or
+    after its directory when the file is called ``system.py`` (``examples/hello/system.py`` ->
+    ``hello``); any other system keeps its variable or ``systems`` key.
+    """
+    if variable != "system":
+        return variable
+    if path.stem != "system":
+        return path.stem
+    return path.resolve().parent.name or "system"

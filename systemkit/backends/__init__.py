@@ -7,6 +7,7 @@ from pathlib import Path
 
 from systemkit.backends.base import Backend, BuildRequest
 from systemkit.backends.registry import BackendError, available_backends, get_backend
+from systemkit.diagnostics import SystemkitError
 from systemkit.spec.types import Spec
 
 __all__ = [
@@ -36,7 +37,12 @@ def build(
     """Build ``spec`` into ``formats`` in ``out_dir`` with the named backend; the paths written.
 
     Outputs appear atomically: on any error (or KeyboardInterrupt) nothing is left behind.
+    ``out_dir`` is created if missing.
     """
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise SystemkitError(f"output directory {str(out)!r} is not a directory")
+    out.mkdir(parents=True, exist_ok=True)
     request = BuildRequest(
         spec=spec,
         base_dir=Path(base_dir),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import importlib
+import os
 import sys
 import time
 from pathlib import Path
@@ -12,7 +12,7 @@ from typing import Any
 import attrs
 
 from systemkit.cli.common import add_input_arguments
-from systemkit.diagnostics import Severity, SystemkitError, UserError
+from systemkit.diagnostics import Severity, UserError
 
 NAME = "build"
 HELP = "build a system into artifacts (tar, kernel+initrd, tar-kernel-initrd)"
@@ -23,10 +23,23 @@ store (images missing from it are pulled from their registry), without Docker or
 
 Outputs appear atomically in --dir: on an error or Ctrl-C nothing is left behind.
 
-formats:
+formats (native and docker backends):
   tar                NAME.tar
   kernel+initrd      NAME-kernel, NAME-initrd.img, NAME-cmdline (when the cmdline is not empty)
   tar-kernel-initrd  NAME-initrd.tar
+The linuxkit backend passes any format `linuxkit build` knows (iso-efi, raw-bios, ...).
+
+backends: native (default; daemonless), docker (images through the Docker Engine named by
+DOCKER_HOST / the docker context), linuxkit (runs `linuxkit build` on the emitted YAML).
+
+The checks of `systemkit check` run first: errors stop the build (warnings too with --strict).
+NAME defaults to the system's name: the system.py's directory for a file's only `system`, the
+variable or `systems` key otherwise, the first YAML file's stem for LinuxKit input.
+
+Examples:
+  systemkit build examples/hello/system.py --format kernel+initrd --dir out/hello
+  systemkit build minimal.yml extra.yml --format tar --dir out
+  systemkit build examples/variants/system.py --system acme-qemu --backend docker
 """
 
 
@@ -40,13 +53,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="F[,F]",
         help="output format(s), comma separated or repeated (default: kernel+initrd)",
     )
-    parser.add_argument("--dir", type=Path, default=Path("."), help="output directory (exists)")
+    parser.add_argument(
+        "--dir", type=Path, default=Path("."), help="output directory (created if missing)"
+    )
     parser.add_argument("--name", help="base name of the outputs (default: the system's name)")
     parser.add_argument("--arch", help="architecture to build for (default: the host's)")
     parser.add_argument("--cache", type=Path, metavar="DIR", help="image store directory")
     parser.add_argument("--pull", action="store_true", help="always pull images")
     parser.add_argument("--quiet", "-q", action="store_true", help="print no progress")
     parser.add_argument("--strict", action="store_true", help="treat check warnings as errors")
+    parser.add_argument(
+        "--linuxkit-bin",
+        type=Path,
+        metavar="PATH",
+        help="the linuxkit binary for --backend linuxkit (default: $SYSTEMKIT_LINUXKIT_BIN, "
+        "then PATH)",
+    )
 
 
 def _located(lowered: Any, fn: Any) -> Any:
@@ -123,21 +145,9 @@ def _run_checks(
     lowered: Any, formats: tuple[str, ...], strict: bool, quiet: bool, cache: Path | None
 ) -> None:
     """The checks gate: errors (and warnings with --strict) stop the build."""
-    try:
-        check = importlib.import_module("systemkit.check")
-    except ModuleNotFoundError:
-        return
-    gate = getattr(check, "gate", None)
-    if gate is not None:
-        diags = list(gate(lowered, formats=formats, strict=strict, labels=_labels(cache)))
-    else:
-        run_checks = getattr(check, "run_checks", None)
-        if run_checks is None:
-            return
-        diags = list(run_checks(lowered))
-        fatal = {Severity.ERROR, Severity.WARNING} if strict else {Severity.ERROR}
-        if any(d.severity in fatal for d in diags):
-            raise UserError(diags)
+    from systemkit.check import gate
+
+    diags = gate(lowered, formats=formats, strict=strict, labels=_labels(cache))
     if not quiet:
         for d in diags:
             if d.severity != Severity.INFO:
@@ -156,8 +166,8 @@ def run(args: argparse.Namespace) -> int:
 
     progress = _Progress(sys.stderr)
 
-    if not args.dir.is_dir():
-        raise SystemkitError(f"output directory {str(args.dir)!r} does not exist")
+    if args.linuxkit_bin is not None:
+        os.environ["SYSTEMKIT_LINUXKIT_BIN"] = str(args.linuxkit_bin)
     try:
         paths = _located(lowered, build)(
             lowered.spec,

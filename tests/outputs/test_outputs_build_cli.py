@@ -134,11 +134,21 @@ def test_cli_build_formats_and_progress(tmp_path: Path) -> None:
     assert (out / "q.tar").read_bytes() == (out / "demo.tar").read_bytes()
 
 
+def test_cli_build_creates_the_output_directory(tmp_path: Path) -> None:
+    store = _store_with_images(tmp_path / "store")
+    (tmp_path / "demo.yml").write_text(SYSTEM)
+    res = run("demo.yml", "--cache", str(store), "--dir", "new/dir", "-f", "tar", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    assert [p.name for p in (tmp_path / "new" / "dir").iterdir()] == ["demo.tar"]
+
+
 def test_cli_build_errors_are_one_line(tmp_path: Path) -> None:
     store = _store_with_images(tmp_path / "store")
     (tmp_path / "demo.yml").write_text(SYSTEM)
-    res = run("demo.yml", "--cache", str(store), "--dir", "missing", cwd=tmp_path)
-    assert res.returncode == 1 and "does not exist" in res.stderr and "Traceback" not in res.stderr
+    (tmp_path / "afile").write_text("")
+    res = run("demo.yml", "--cache", str(store), "--dir", "afile", cwd=tmp_path)
+    assert res.returncode == 1 and "is not a directory" in res.stderr
+    assert "Traceback" not in res.stderr
     (tmp_path / "out").mkdir()
     res = run("demo.yml", "--cache", str(store), "--dir", "out", "--backend", "nope", cwd=tmp_path)
     assert res.returncode == 1 and "known backends: " in res.stderr and "native" in res.stderr
