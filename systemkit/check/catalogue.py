@@ -602,6 +602,25 @@ RULES: tuple[Rule, ...] = (
         ),
         summary="the system cannot be lowered or checked (a value of the wrong type)",
     ),
+    _r(
+        "SK296",
+        "compat",
+        "LinuxKit decodes the OCI structs inside a container entry (resources, id mappings) "
+        "with lower-cased field names, so the camelCase keys its schema allows "
+        "(`disableOOMKiller`, `hostID`, `weightDevice`, ...) are silently dropped. systemkit "
+        "builds exactly what `linuxkit build` builds, so they are dropped by every backend: "
+        "the value you set has no effect.",
+        _py(
+            'system = System(services=[Service("db", "postgres:16", '
+            "resources=Resources(memory=Memory(limit=1 << 30, disable_oom_killer=True)))])"
+        ),
+        _py(
+            'system = System(services=[Service("db", "postgres:16", '
+            "resources=Resources(memory=Memory(limit=1 << 30)))])"
+        ),
+        W,
+        summary="a field LinuxKit (and so systemkit's build) silently drops",
+    ),
 )
 """Every rule, in code order."""
 

@@ -54,7 +54,7 @@ systemkit check FILE [FILE...] [--system NAME] [--no-mypy] [--format text|json|s
 ## Findings of the readers
 
 The same report carries what the readers find before any rule runs: the LinuxKit YAML reader's
-codes (`SK001`-`SK010` for invalid YAML, unknown keys, wrong types ...; `SK901`, `SK902` notes;
+codes (`SK001`-`SK010` for invalid YAML, unknown keys, wrong types ...; the `SK901` note;
 a bad image reference, mode or volume name, a duplicate name or an unreadable source carry the
 same code as the rule below) and the `system.py` loader's (`SK050`-`SK057`: `SK051` a syntax
 error, `SK052` an exception raised by the user's code, shown with the user's frames only,

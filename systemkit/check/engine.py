@@ -9,7 +9,18 @@ from pathlib import Path
 
 import attrs
 
-from systemkit.check import defaults, files, mounts, names, process, refs, suppress, system, values
+from systemkit.check import (
+    compat,
+    defaults,
+    files,
+    mounts,
+    names,
+    process,
+    refs,
+    suppress,
+    system,
+    values,
+)
 from systemkit.check.context import Context
 from systemkit.check.labels import LabelSource
 from systemkit.check.locate import Lines, Locator
@@ -27,6 +38,7 @@ ALL_RULES = (
     *files.RULES,
     *process.RULES,
     *system.RULES,
+    *compat.RULES,
 )
 """Every rule function, each taking a :class:`Context`."""
 

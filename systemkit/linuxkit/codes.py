@@ -33,7 +33,6 @@ DUPLICATE_VOLUME = Code("SK202", Severity.ERROR, "duplicate volume name")
 MISSING_SOURCE = Code("SK122", Severity.ERROR, "files[].source cannot be read")
 DUPLICATE_KEY = Code("SK010", Severity.ERROR, "key written twice in one mapping")
 TRUST_IGNORED = Code("SK901", Severity.INFO, "`trust:` is accepted and ignored")
-DROPPED_BY_LINUXKIT = Code("SK902", Severity.WARNING, "field LinuxKit would silently drop")
 
 ALL_CODES: tuple[Code, ...] = (
     INVALID_YAML,
@@ -48,5 +47,4 @@ ALL_CODES: tuple[Code, ...] = (
     MISSING_SOURCE,
     DUPLICATE_KEY,
     TRUST_IGNORED,
-    DROPPED_BY_LINUXKIT,
 )

@@ -359,16 +359,6 @@ class _FileReader:
             if value is _BAD:
                 ok = False
                 continue
-            if dropped_by_linuxkit(cls, key):
-                self.note(
-                    codes.DROPPED_BY_LINUXKIT,
-                    f"LinuxKit silently drops `{key}` (it decodes this OCI struct with "
-                    "lower-cased field names); systemkit keeps it in the spec",
-                    knode,
-                    fpath,
-                    "`linuxkit build` ignores this field: make sure the backend you build "
-                    "with applies it",
-                )
             values[fld.name] = value
             if fld.name == "name" and cls in (st.ImageSpec, st.VolumeSpec):
                 self.record_name(path, value)

@@ -14,6 +14,7 @@ import pytest
 from mypy import api as mypy_api
 
 from systemkit import lower
+from systemkit.check import run_checks
 from systemkit.linuxkit import parse_yaml
 from systemkit.linuxkit.emit import emit_yaml
 from systemkit.linuxkit.fields import OCI_STRUCTS, yaml_fields
@@ -191,9 +192,11 @@ def test_the_fixture_sets_every_field_of_the_spec(lowered: Lowered) -> None:
 
 
 def test_camel_case_oci_fields_are_kept_and_each_warned(lowered: Lowered) -> None:
-    warned = {d.spec_path.rsplit(".", 1)[-1] for d in lowered.diagnostics if d.spec_path}
-    assert {d.code for d in lowered.diagnostics} == {"SK902"}
+    found = [d for d in run_checks(lowered) if d.code == "SK296"]
+    warned = {d.spec_path.rsplit(".", 1)[-1] for d in found if d.spec_path}
     expected = {f.key for cls in OCI_STRUCTS for f in yaml_fields(cls) if f.key != f.key.lower()}
+    # `pageSize` only occurs inside `hugepageLimits`, which is dropped (and warned) as a whole
+    expected -= {"pageSize"}
     assert warned == expected
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from systemkit.check import run_checks
 from systemkit.diagnostics import Severity
 from systemkit.linuxkit import parse_yaml
 from systemkit.spec import types as st
@@ -139,7 +140,7 @@ def test_trust_is_dropped_with_an_info() -> None:
     assert "ignored by LinuxKit" in note.message or "ignores this section too" in note.message
 
 
-def test_camel_case_fields_are_kept_with_a_warning() -> None:
+def test_camel_case_fields_are_kept_in_the_spec_and_checked() -> None:
     lowered = parse_yaml(
         "services:\n"
         "  - name: s\n"
@@ -155,11 +156,13 @@ def test_camel_case_fields_are_kept_with_a_warning() -> None:
     assert svc.uid_mappings == [st.IDMapping(host_id=100000, container_id=0, size=65536)]
     assert svc.resources is not None and svc.resources.memory is not None
     assert svc.resources.memory.disable_oom_killer is True
-    assert [(d.code, d.severity, d.spec_path) for d in lowered.diagnostics] == [
-        ("SK902", Severity.WARNING, "$.services[0].uidMappings[0].hostID"),
-        ("SK902", Severity.WARNING, "$.services[0].uidMappings[0].containerID"),
-        ("SK902", Severity.WARNING, "$.services[0].resources.memory.disableOOMKiller"),
-        ("SK902", Severity.WARNING, "$.services[0].resources.blockio.weightDevice"),
+    assert lowered.diagnostics == ()
+    found = [d for d in run_checks(lowered) if d.code == "SK296"]
+    assert [(d.severity, d.spec_path, str(d.location)) for d in found] == [
+        (Severity.WARNING, "$.services[0].uidMappings[0].hostID", "sys.yml:4:20"),
+        (Severity.WARNING, "$.services[0].uidMappings[0].containerID", "sys.yml:4:36"),
+        (Severity.WARNING, "$.services[0].resources.memory.disableOOMKiller", "sys.yml:6:28"),
+        (Severity.WARNING, "$.services[0].resources.blockio.weightDevice", "sys.yml:8:9"),
     ]
 
 
