@@ -37,7 +37,6 @@ from systemkit.linuxkit.codes import Code
 from systemkit.linuxkit.fields import (
     IMAGE_REF_FIELDS,
     MODE_FIELDS,
-    dropped_by_linuxkit,
     fields_by_key,
     is_idref,
     yaml_fields,
