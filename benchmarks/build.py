@@ -97,10 +97,11 @@ def make_image(store: ImageStore, ref: str, mirror: Path, total: int, seed: int)
 CHILD = """
 import json, resource, sys, time
 from pathlib import Path
-from systemkit.backends import build
+from systemkit.backends import build, get_backend
 from systemkit.spec.codec import load_spec
 args = json.loads(sys.argv[1])
 spec = load_spec(Path(args["spec"]).read_bytes())
+get_backend("native")  # module imports are a per-process cost, not the build's
 t0 = time.monotonic()
 build(spec, base_dir=Path(args["base"]), formats=tuple(args["formats"]), out_dir=Path(args["out"]),
       name="bench", cache_dir=Path(args["store"]), arch="amd64")
@@ -181,10 +182,20 @@ def main() -> int:
         spec_path = work / "spec.json"
         spec_path.write_bytes(spec_bytes(spec_for(source.read_bytes())))
         results: dict[str, dict[str, float]] = {}
-        for label, formats in (("tar", ["tar"]), ("kernel+initrd", ["kernel+initrd"])):
+        both = ["tar", "kernel+initrd"]
+        for version, (label, formats) in enumerate(
+            (("tar", ["tar"]), ("kernel+initrd", ["kernel+initrd"]), ("both", both)), start=1
+        ):
+            # a full build from an empty rebuild cache, then a rebuild after one file changed
+            shutil.rmtree(store_dir / ".build-cache", ignore_errors=True)
+            source.write_text(f"version {version}\n")
+            spec_path.write_bytes(spec_bytes(spec_for(source.read_bytes())))
             out = work / f"out-{label}"
             out.mkdir(exist_ok=True)
             results[label] = run_build(spec_path, base, store_dir, out, formats)
+            source.write_text(f"version {version}.1\n")
+            spec_path.write_bytes(spec_bytes(spec_for(source.read_bytes())))
+            results[f"rebuild {label}"] = run_build(spec_path, base, store_dir, out, formats)
 
         t0 = time.monotonic()
         subprocess.run(
@@ -194,13 +205,6 @@ def main() -> int:
         t0 = time.monotonic()
         subprocess.run(f"tar -C {mirror} -cf {work / 'plain.tar'} .", shell=True, check=True)
         plain_tar = time.monotonic() - t0
-
-        source.write_text("version 2\n")
-        spec_path.write_bytes(spec_bytes(spec_for(source.read_bytes())))
-        results["rebuild kernel+initrd"] = run_build(
-            spec_path, base, store_dir, work / "out-kernel+initrd", ["kernel+initrd"]
-        )
-        results["rebuild tar"] = run_build(spec_path, base, store_dir, work / "out-tar", ["tar"])
 
         mb = total / MB
         print(f"\nimage content: {mb:.0f} MB (3 images, each unpacked once)")
@@ -217,7 +221,11 @@ def main() -> int:
         print(f"ratio tar / (tar alone): {results['tar']['seconds'] / plain_tar:.2f}")
         ki = results["rebuild kernel+initrd"]["seconds"] / results["kernel+initrd"]["seconds"]
         tr = results["rebuild tar"]["seconds"] / results["tar"]["seconds"]
-        print(f"rebuild after one file change / full build: kernel+initrd {ki:.2f}, tar {tr:.2f}")
+        bo = results["rebuild both"]["seconds"] / results["both"]["seconds"]
+        print(
+            f"rebuild after one file change / full build: kernel+initrd {ki:.2f}, tar {tr:.2f}, "
+            f"tar and kernel+initrd in one build {bo:.2f}   (target < 0.20)"
+        )
     finally:
         if not opts.keep and opts.workdir is None:
             shutil.rmtree(work, ignore_errors=True)

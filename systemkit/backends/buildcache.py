@@ -17,6 +17,7 @@ import json
 import os
 import shutil
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,7 @@ from systemkit.outputs.pgzip import GzipState
 from systemkit.spec.codec import canonical_json, to_data
 from systemkit.spec.types import Spec
 
-VERSION = 2
+VERSION = 3
 KEEP = 2
 
 
@@ -71,10 +72,7 @@ class BuildCache:
         path = self.root / key
         try:
             state = json.loads((path / "state.json").read_text())
-            if (
-                state.get("v") != VERSION
-                or (path / "prefix.tar").stat().st_size != state["files_offset"]
-            ):
+            if state.get("v") != VERSION or not _prefix_intact(path / "prefix.tar", state):
                 return None
             checkpoint = None
             if state.get("initrd"):
@@ -122,13 +120,17 @@ class BuildCache:
                     moved = True
                 except OSError:
                     moved = False
-            if not moved:
-                _copy_prefix(tar, tmp / "prefix.tar", files_offset)
             state: dict[str, Any] = {
                 "v": VERSION,
                 "files_offset": files_offset,
                 "escaping": escaping,
             }
+            if not moved:
+                linked = _link(tar, tmp / "prefix.tar")
+                if linked is not None:
+                    state["linked"] = linked
+                else:
+                    _copy_prefix(tar, tmp / "prefix.tar", files_offset)
             if parts is not None and parts.checkpoint is not None:
                 cp = parts.checkpoint
                 _copy_prefix(parts.gz, tmp / "initrd.gz", cp.gzip.position)
@@ -162,6 +164,34 @@ class BuildCache:
         )
         for old in entries[KEEP:]:
             shutil.rmtree(old, ignore_errors=True)
+
+
+def _link(output: Path, dst: Path) -> dict[str, int] | None:
+    """Hard-link an output tar into the cache instead of copying its prefix.
+
+    Outputs are never modified in place (a build writes a new file and renames it over the
+    old one), so the link keeps the old bytes. Its size and mtime are recorded so that a file
+    changed in place by someone else is detected and not reused. None when linking fails
+    (e.g. the output directory is on another filesystem).
+    """
+    try:
+        os.link(output, dst)
+        # An mtime in the past (a whole second ago): any later write in place sets a newer
+        # one, even within the filesystem's timestamp granularity.
+        stamp = (time.time_ns() // 1_000_000_000 - 1) * 1_000_000_000
+        os.utime(dst, ns=(stamp, stamp))
+        st = dst.stat()
+    except OSError:
+        return None
+    return {"size": st.st_size, "mtime_ns": st.st_mtime_ns}
+
+
+def _prefix_intact(prefix: Path, state: dict[str, Any]) -> bool:
+    st = prefix.stat()
+    linked = state.get("linked")
+    if linked is not None:
+        return bool(st.st_size == linked["size"] and st.st_mtime_ns == linked["mtime_ns"])
+    return bool(st.st_size == state["files_offset"])
 
 
 def _copy_prefix(src: Path, dst: Path, length: int) -> None:

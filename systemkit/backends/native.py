@@ -16,7 +16,7 @@ from systemkit.diagnostics import Diagnostic, Severity, SystemkitError, UserErro
 from systemkit.images import mediatypes as mt
 from systemkit.images.store import ImageStore
 from systemkit.outputs import FORMATS, NEEDS_KERNEL, AtomicOutputs, write_formats
-from systemkit.outputs.formats import InitrdParts, resume_initrd
+from systemkit.outputs.formats import InitrdParts, copy_range, resume_initrd
 from systemkit.spec.types import Spec
 
 
@@ -134,10 +134,12 @@ class NativeBackend:
                 progress("Reusing the unchanged part of the previous build")
                 # Without a tar output only the files section is needed (for the initrd).
                 start = entry.files_offset if "tar" in formats else 0
-                if start:
-                    shutil.copyfile(entry.tar, tar_path)
-                with tar_path.open("r+b" if start else "wb") as fh:
-                    fh.seek(start)
+                with tar_path.open("wb") as fh:
+                    if start:
+                        # copy_file_range: in the kernel, and extent-sharing on reflink
+                        # filesystems (btrfs, XFS), where the copy is then nearly free
+                        with entry.tar.open("rb") as prefix:
+                            copy_range(prefix, fh, start)
                     writer = TarWriter(fh)
                     writer.bytes_written = start
                     asm.write_files(writer, entry.escaping)

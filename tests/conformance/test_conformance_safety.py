@@ -480,3 +480,43 @@ def test_corrupt_layer_fails_the_build(tmp_path: Path) -> None:
     with pytest.raises(SystemkitError, match=r"blob sha256:[0-9a-f]+ is corrupt"):
         build(spec, base_dir=tmp_path, formats=ALL, out_dir=out, cache_dir=store_dir, arch="amd64")
     assert list(out.iterdir()) == []
+
+
+def test_rebuild_cache_ignores_an_output_changed_in_place(tmp_path: Path) -> None:
+    """The cache shares the output tar's inode (no copy); if someone rewrites that file in
+    place, the cache must notice and build from scratch, still giving a full build's bytes."""
+    import attrs
+
+    spec, store = _small_system(tmp_path)
+    out = tmp_path / "out"
+
+    def with_motd(text: str) -> Spec:
+        return attrs.evolve(spec, files=[FileSpec(path="etc/motd", contents=text, mode="0644")])
+
+    (tar,) = build(
+        with_motd("one\n"), base_dir=tmp_path, formats=("tar",), out_dir=out, cache_dir=store
+    )
+    with tar.open("r+b") as fh:  # corrupt the output where the cached prefix lives
+        fh.seek(600)
+        fh.write(b"XXXX")
+    lines: list[str] = []
+    changed = with_motd("two\n")
+    (again,) = build(
+        changed,
+        base_dir=tmp_path,
+        formats=("tar",),
+        out_dir=out,
+        cache_dir=store,
+        progress=lines.append,
+    )
+    assert "Reusing the unchanged part of the previous build" not in lines
+    from systemkit.backends.base import BuildRequest
+    from systemkit.backends.native import NativeBackend
+
+    full = tmp_path / "full"
+    full.mkdir()
+    request = BuildRequest(
+        spec=changed, base_dir=tmp_path, formats=("tar",), out_dir=full, cache_dir=store
+    )
+    (expected,) = NativeBackend(use_cache=False).build(request)
+    assert again.read_bytes() == expected.read_bytes()
