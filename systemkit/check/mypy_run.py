@@ -47,6 +47,14 @@ def _display(filename: str) -> str:
     return full if rel.startswith(".." + os.sep + "..") else rel
 
 
+_CAPABILITY_LITERAL = re.compile(r"Literal\['CAP_CHOWN'(?:, '[A-Za-z_]+')*\]")
+
+
+def _shorten(message: str) -> str:
+    """mypy spells out type aliases: name the 45-member capability literal instead."""
+    return _CAPABILITY_LITERAL.sub("CapabilityName", message)
+
+
 def parse_output(text: str) -> list[Diagnostic]:
     """mypy's ``file:line:col: error: message  [code]`` lines as diagnostics."""
     out: list[Diagnostic] = []
@@ -65,7 +73,7 @@ def parse_output(text: str) -> list[Diagnostic]:
                     Diagnostic(prev.code, prev.severity, prev.message, prev.location, None, hint)
                 )
             continue
-        message = m["msg"] + (f"  [{m['code']}]" if m["code"] else "")
+        message = _shorten(m["msg"]) + (f"  [{m['code']}]" if m["code"] else "")
         out.append(Diagnostic(MYPY_CODE, Severity.ERROR, f"mypy: {message}", loc))
     return out
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import attrs
 
-from systemkit.cli.common import add_input_arguments
+from systemkit.cli.common import add_input_arguments, load_input
 from systemkit.diagnostics import Severity, UserError
 
 NAME = "build"
@@ -156,9 +156,8 @@ def _run_checks(
 
 def run(args: argparse.Namespace) -> int:
     from systemkit.backends import build
-    from systemkit.loader import load_lowered
 
-    lowered = load_lowered(list(args.files), args.system)
+    lowered = load_input(list(args.files), args.system)
     formats = _formats(args.format)
     _run_checks(lowered, formats, args.strict, args.quiet, args.cache)
     name = args.name or lowered.name or Path(args.files[0]).stem

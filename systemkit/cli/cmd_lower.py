@@ -6,8 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from systemkit.cli.common import add_input_arguments, write_output
-from systemkit.loader import load_lowered
+from systemkit.cli.common import add_input_arguments, load_input, write_output
 from systemkit.spec.codec import spec_bytes, spec_digest
 
 NAME = "lower"
@@ -38,7 +37,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    lowered = load_lowered(args.files, args.system)
+    lowered = load_input(args.files, args.system)
     for diag in lowered.diagnostics:
         print(diag.render(), file=sys.stderr)
     if args.digest:

@@ -8,6 +8,9 @@ import sys
 import tempfile
 from pathlib import Path
 
+from systemkit.diagnostics import Severity, UserError
+from systemkit.spec.lowered import Lowered
+
 
 def add_input_arguments(parser: argparse.ArgumentParser) -> None:
     """FILE [FILE ...] and --system: a system.py, or LinuxKit YAML files merged in order."""
@@ -23,6 +26,26 @@ def add_input_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="NAME",
         help="which system to use when the system.py defines several",
     )
+
+
+def load_input(files: list[Path], system: str | None) -> Lowered:
+    """Load a command's input files; on errors report every error of the file at once.
+
+    Loading stops at the first kind of problem (value errors, say); for a ``system.py`` the
+    checks are then run (without mypy) so that the user sees all of its errors in one go.
+    """
+    from systemkit.loader import load_lowered
+
+    try:
+        return load_lowered(files, system)
+    except UserError as exc:
+        if not (len(files) == 1 and files[0].suffix == ".py"):
+            raise
+        from systemkit.check import check_file
+
+        found = check_file(files, system=system, mypy=False)
+        errors = [d for d in found if d.severity is Severity.ERROR]
+        raise UserError(errors or exc.diagnostics) from None
 
 
 def write_output(data: bytes, out: Path | None) -> None:

@@ -144,3 +144,19 @@ def test_no_store_means_unknown(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setenv("SYSTEMKIT_CACHE", str(tmp_path / "nowhere"))
     assert _label_codes("[CAP_NET_ADMIN]", "example.com/plain:1") == ["SK210"]
     assert not (tmp_path / "nowhere").exists(), "checking must not create a store"
+
+
+def test_mypy_messages_name_the_capability_literal_instead_of_spelling_it_out() -> None:
+    from systemkit.capabilities import KNOWN_CAPABILITIES
+    from systemkit.check.mypy_run import parse_output
+
+    members = ", ".join(f"'{c}'" for c in (*KNOWN_CAPABILITIES, "all", "none", "ALL", "NONE"))
+    line = (
+        "system.py:3:5: error: List item 0 has incompatible type \"Literal['CAP_X']\"; "
+        f'expected "Literal[{members}] | Capability"  [list-item]'
+    )
+    (diag,) = parse_output(line)
+    assert diag.message == (
+        "mypy: List item 0 has incompatible type \"Literal['CAP_X']\"; "
+        'expected "CapabilityName | Capability"  [list-item]'
+    )

@@ -93,8 +93,8 @@ def test_wrong_capability_reports_the_users_line_and_every_error(tmp_path: Path)
     )
     res = run("lower", "system.py", cwd=tmp_path)
     assert res.returncode == 1
-    assert "system.py:6:9: error[SK101]" in res.stderr
-    assert "system.py:7:9: error[SK109]" in res.stderr
+    assert "system.py:6:46: error[SK101]" in res.stderr  # the list element itself
+    assert "system.py:7:36: error[SK109]" in res.stderr
     assert "Traceback" not in res.stderr
 
 
@@ -139,3 +139,28 @@ def test_schema_command_prints_the_generated_schema() -> None:
     assert (
         "Spec" in schema["$defs"] and schema["$defs"]["ImageSpec"]["additionalProperties"] is False
     )
+
+
+def test_lower_and_build_report_value_and_semantic_errors_together(tmp_path: Path) -> None:
+    (tmp_path / "system.py").write_text(
+        textwrap.dedent(
+            """
+            from systemkit import Service, System
+
+            system = System(
+                services=[
+                    Service("a", "alpine", capabilities=["CAP_NET_ADMN"]),
+                    Service("a", "alpine", uid="nobody"),
+                ]
+            )
+            """
+        )
+    )
+    for command in (["lower"], ["build", "--format", "tar", "--dir", "out"]):
+        res = run(*command, "system.py", cwd=tmp_path)
+        assert res.returncode == 1, command
+        assert "error[SK101]" in res.stderr  # a value error from a constructor
+        assert "error[SK201]" in res.stderr  # a duplicate name, found by the checks
+        assert "error[SK230]" in res.stderr  # a uid naming no container
+        assert "Traceback" not in res.stderr
+    assert not (tmp_path / "out").exists() or not list((tmp_path / "out").iterdir())
