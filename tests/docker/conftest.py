@@ -13,28 +13,19 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
-import sys
 import tempfile
 import time
-import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
 import filelock
 import pytest
-import requests
 
-# The docker tests import shared helpers as ``tests.docker...`` / ``tests.run...``: make that
-# work under plain ``pytest`` too, not only ``python3 -m pytest`` (which adds the cwd).
-_REPO = str(Path(__file__).resolve().parents[2])
-if _REPO not in sys.path:
-    sys.path.insert(0, _REPO)
-
-from systemkit.images.archive import import_archive  # noqa: E402
-from systemkit.images.store import ImageStore  # noqa: E402
-from tests.docker.dockerimages import remove_images, skopeo, write_layouts  # noqa: E402
+from systemkit.images.archive import import_archive
+from systemkit.images.store import ImageStore
+from tests.docker.dockerimages import remove_images, skopeo, write_layouts
+from tests.support.procs import free_port, stop_process
 
 STATE = Path(tempfile.gettempdir()) / "systemkit-test-dockerd"
 PIDFILE = STATE / "dockerd.pid"
@@ -164,77 +155,6 @@ def docker_engine() -> Iterator[None]:
                 _stop_dockerd()
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-REGISTRY_USER, REGISTRY_PASSWORD = "skdocker", "engine-pass-1"
-
-
-def _bcrypt(password: str) -> str:
-    """A bcrypt hash for htpasswd, from the C library's crypt(3)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        import crypt
-
-    hashed: str = crypt.crypt(password, crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=2**5))
-    return hashed
-
-
-def _registry(work: Path, auth: bool) -> Iterator[str]:
-    """Debian's docker-registry on 127.0.0.1 (with htpasswd Basic auth if ``auth``)."""
-    port = free_port()
-    extra = ""
-    if auth:
-        (work / "htpasswd").write_text(f"{REGISTRY_USER}:{_bcrypt(REGISTRY_PASSWORD)}\n")
-        extra = f"auth:\n  htpasswd:\n    realm: skdocker\n    path: {work / 'htpasswd'}\n"
-    config = work / "config.yml"
-    config.write_text(
-        "version: 0.1\nlog:\n  level: warn\n"
-        f"storage:\n  filesystem:\n    rootdirectory: {work / 'storage'}\n"
-        f"http:\n  addr: 127.0.0.1:{port}\n" + extra
-    )
-    log = (work / "registry.log").open("wb")
-    proc = subprocess.Popen(["docker-registry", "serve", str(config)], stdout=log, stderr=log)
-    host = f"127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"docker-registry exited: {(work / 'registry.log').read_text()}")
-            try:
-                if requests.get(f"http://{host}/v2/", timeout=1).status_code in (200, 401):
-                    break
-            except requests.ConnectionError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail("docker-registry did not answer within 30 s")
-            time.sleep(0.05)
-        yield host
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
-@pytest.fixture(scope="session")
-def local_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Debian's docker-registry on 127.0.0.1 (anonymous); yields ``127.0.0.1:PORT``."""
-    yield from _registry(tmp_path_factory.mktemp("registry"), auth=False)
-
-
-@pytest.fixture(scope="session")
-def auth_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """docker-registry on 127.0.0.1 with Basic auth (REGISTRY_USER / REGISTRY_PASSWORD)."""
-    yield from _registry(tmp_path_factory.mktemp("auth-registry"), auth=True)
-
-
 @pytest.fixture(scope="session")
 def layouts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """The test images as OCI layout directories written in Python (ref -> directory)."""
@@ -326,12 +246,7 @@ def ssh_engine_host(
             time.sleep(0.2)
         yield bindir
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc)
 
 
 def _openssl(*args: str, cwd: Path) -> None:
@@ -400,10 +315,5 @@ def tls_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, 
             time.sleep(0.5)
         yield host, certs
     finally:
-        proc.terminate()
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc, timeout=30)
         subprocess.run(["umount", "-R", str(work / "data")], capture_output=True, check=False)

@@ -34,7 +34,6 @@ from systemkit.images import synth
 from systemkit.images.store import ImageStore
 from systemkit.spec.codec import from_data
 from systemkit.spec.types import Spec
-from tests.docker.conftest import REGISTRY_PASSWORD, REGISTRY_USER
 from tests.docker.dockerimages import (
     DATA,
     IMAGES,
@@ -47,6 +46,7 @@ from tests.docker.dockerimages import (
     skopeo,
     system_spec,
 )
+from tests.support.registry import REGISTRY_PASSWORD, REGISTRY_USER
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
