@@ -41,7 +41,8 @@ def test_wrong_capability_is_reported_at_its_line(tmp_path: Path) -> None:
         """
     )
     (tmp_path / "system.py").write_text(source)
-    wrong_line = 1 + source.splitlines().index("    return Service(")
+    # the line of the wrong capability itself, not only of the constructor call around it
+    wrong_line = 1 + next(i for i, line in enumerate(source.splitlines()) if "CAP_CHWON" in line)
     res = lower_cli(tmp_path, "system.py")
     assert res.returncode == 1
     assert res.stdout == ""
