@@ -26,31 +26,9 @@ from systemkit.assemble.tarstream import (
     iter_tar,
     pax_record,
 )
+from tests.support.tarlayers import layer
 
 # --- helpers ---------------------------------------------------------------------------------
-
-
-def layer(*members: tuple[str, str, Any]) -> bytes:
-    """A PAX layer tar: members are (name, kind, data) with kind file/dir/symlink/link."""
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tar:
-        for name, kind, data in members:
-            info = tarfile.TarInfo(name)
-            info.mtime = 1700000000
-            if kind == "dir":
-                info.type, info.mode = tarfile.DIRTYPE, 0o755
-                tar.addfile(info)
-            elif kind == "symlink":
-                info.type, info.linkname = tarfile.SYMTYPE, data
-                tar.addfile(info)
-            elif kind == "link":
-                info.type, info.linkname = tarfile.LNKTYPE, data
-                tar.addfile(info)
-            else:
-                raw = data.encode() if isinstance(data, str) else data
-                info.size, info.mode = len(raw), 0o644
-                tar.addfile(info, io.BytesIO(raw))
-    return buf.getvalue()
 
 
 def openers(*layers: bytes) -> list[Callable[[], BinaryIO]]:

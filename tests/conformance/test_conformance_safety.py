@@ -10,7 +10,6 @@ import subprocess
 import sys
 import tarfile
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -19,32 +18,11 @@ from systemkit.images import mediatypes as mt
 from systemkit.images import synth
 from systemkit.images.store import ImageStore
 from systemkit.spec.types import FileSpec, ImageSpec, KernelSpec, Spec
+from tests.support.tarlayers import layer
 
 SHARED = Path(__file__).resolve().parents[2] / ".." / "shared"
 sys.path.insert(0, str(SHARED / "conformance" / "tools"))
 import skgen  # noqa: E402
-
-
-def raw_layer(members: list[tuple[str, str, Any]]) -> bytes:
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tar:
-        for name, kind, data in members:
-            info = tarfile.TarInfo(name)
-            info.mtime = 1700000000
-            if kind == "dir":
-                info.type, info.mode = tarfile.DIRTYPE, 0o755
-                tar.addfile(info)
-            elif kind == "symlink":
-                info.type, info.linkname = tarfile.SYMTYPE, data
-                tar.addfile(info)
-            elif kind == "link":
-                info.type, info.linkname = tarfile.LNKTYPE, data
-                tar.addfile(info)
-            else:
-                raw = data.encode()
-                info.size, info.mode = len(raw), 0o644
-                tar.addfile(info, io.BytesIO(raw))
-    return buf.getvalue()
 
 
 def put_raw_image(store: ImageStore, ref: str, layers: list[bytes]) -> None:
@@ -103,21 +81,19 @@ def test_hostile_layers_stay_inside(tmp_path: Path) -> None:
     dest = area / "x" / "y" / "dest"
     dest.mkdir(parents=True)
     store = ImageStore(tmp_path / "store")
-    attack = raw_layer(
-        [
-            ("../../../outside/dotdot", "file", "escaped via .."),
-            ("a/../../../../outside/dotdot2", "file", "escaped via a/.."),
-            ("/abs-name", "file", "absolute name, kept inside"),
-            ("evil", "symlink", str(outside)),
-            ("rel", "symlink", "../../../../../outside"),
-            ("good", "file", "good"),
-            ("hl-ok", "link", "good"),
-            ("hl-out", "link", "../../../outside/sentinel"),
-            ("hl-abs", "link", str(outside / "sentinel")),
-        ]
+    attack = layer(
+        ("../../../outside/dotdot", "file", "escaped via .."),
+        ("a/../../../../outside/dotdot2", "file", "escaped via a/.."),
+        ("/abs-name", "file", "absolute name, kept inside"),
+        ("evil", "symlink", str(outside)),
+        ("rel", "symlink", "../../../../../outside"),
+        ("good", "file", "good"),
+        ("hl-ok", "link", "good"),
+        ("hl-out", "link", "../../../outside/sentinel"),
+        ("hl-abs", "link", str(outside / "sentinel")),
     )
     # a second image writes below the first one's links (init images share /)
-    follow = raw_layer([("evil/pwned", "file", "through abs link"), ("rel/pwned", "file", "x")])
+    follow = layer(("evil/pwned", "file", "through abs link"), ("rel/pwned", "file", "x"))
     put_raw_image(store, "docker.io/hostile/attack:1", [attack])
     put_raw_image(store, "docker.io/hostile/follow:1", [follow])
     spec = Spec(
