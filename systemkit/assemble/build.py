@@ -71,9 +71,17 @@ class BuildError(SystemkitError):
     ``detail`` is the message without the ``section[i]: `` prefix; ``code`` is its rule code.
     """
 
-    def __init__(self, message: str, *, spec_path: str | None = None, code: str | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        spec_path: str | None = None,
+        code: str | None = None,
+        hint: str | None = None,
+    ):
         super().__init__(message)
         self.detail = message
+        self.hint = hint
         match = _LOCATED.match(message)
         if match:
             section = "volumes" if match.group(1) == "volume" else match.group(1)
@@ -212,6 +220,8 @@ class Assembler:
                     f"could not pull image {ref}: {exc}",
                     spec_path=self._first_use.get(ref),
                     code=IMAGE_UNAVAILABLE,
+                    hint="import it into the image store (`systemkit cache import FILE`, "
+                    "`--cache DIR` to choose the store), or make its registry reachable",
                 ) from exc
             self._resolved[ref] = img
             self.result.images[ref] = str(img.root.get("digest", ""))

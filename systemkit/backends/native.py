@@ -91,7 +91,9 @@ class NativeBackend:
             if exc.spec_path is None:
                 raise
             raise UserError(
-                Diagnostic(exc.code, Severity.ERROR, exc.detail, spec_path=exc.spec_path)
+                Diagnostic(
+                    exc.code, Severity.ERROR, exc.detail, spec_path=exc.spec_path, hint=exc.hint
+                )
             ) from None
 
     def _build(self, request: BuildRequest) -> list[Path]:
