@@ -14,11 +14,6 @@ from pathlib import Path
 
 import pytest
 
-from systemkit.backends import available_backends
-from systemkit.backends.base import BuildRequest
-from systemkit.backends.docker import DockerBackend
-from systemkit.cli import main
-from systemkit.loader import load_lowered
 from tests.docker.dockerimages import skopeo
 from tests.run import test_boot
 from tests.run.conftest import HELLO_REFS, hello_images, qemu_ready
@@ -40,52 +35,10 @@ def hello_in_engine(docker_engine: None, hello_images: Path) -> Iterator[None]:
     subprocess.run(["docker", "rmi", "-f", *HELLO_REFS], capture_output=True, check=False)
 
 
-def build_hello(backend: str, out: Path, cache: Path) -> Path:
-    """The hello system's kernel+initrd build in ``out`` with ``backend``; its NAME prefix."""
-    out.mkdir(parents=True)
-    if backend == "native" or backend in available_backends():
-        code = main(
-            [
-                "build",
-                str(test_boot.HELLO),
-                "--backend",
-                backend,
-                "--format",
-                "kernel+initrd",
-                "--dir",
-                str(out),
-                "--name",
-                "hello",
-                "--cache",
-                str(cache),
-                "--quiet",
-            ]
-        )
-        assert code == 0
-    else:  # docker, until its entry point is registered in pyproject.toml
-        lowered = load_lowered([test_boot.HELLO])
-        DockerBackend().build(
-            BuildRequest(
-                spec=lowered.spec,
-                base_dir=lowered.base_dir,
-                formats=("kernel+initrd",),
-                out_dir=out,
-                name="hello",
-                cache_dir=cache,
-            )
-        )
-    assert sorted(p.name for p in out.iterdir()) == [
-        "hello-cmdline",
-        "hello-initrd.img",
-        "hello-kernel",
-    ]
-    return out / "hello"
-
-
 @pytest.mark.usefixtures("qemu_ready", "hello_in_engine")
 def test_hello_built_with_docker_boots(tmp_path: Path) -> None:
     empty = tmp_path / "empty-store"
-    prefix = build_hello("docker", tmp_path / "out", empty)
+    prefix = test_boot.build_hello(tmp_path / "out", empty, "docker")
     assert not (empty / "blobs").exists()  # every image came from the engine
     test_boot.test_hello_boots_runs_its_containers_and_powers_off(prefix)
 
@@ -98,8 +51,8 @@ def test_hello_docker_and_native_builds_are_identical(tmp_path: Path, hello_imag
     store = ImageStore(tmp_path / "store")
     for archive in sorted(hello_images.glob("*.oci.tar")):
         import_archive(store, archive)
-    native = build_hello("native", tmp_path / "native", store.root)
-    docker = build_hello("docker", tmp_path / "docker", tmp_path / "empty-store")
+    native = test_boot.build_hello(tmp_path / "native", store.root)
+    docker = test_boot.build_hello(tmp_path / "docker", tmp_path / "empty-store", "docker")
     for suffix in ("-cmdline", "-initrd.img", "-kernel"):
         a = Path(f"{native}{suffix}").read_bytes()
         assert a == Path(f"{docker}{suffix}").read_bytes(), suffix

@@ -21,17 +21,16 @@ BOOT_TIMEOUT = 180.0
 """Seconds the boot may take under TCG (about 8 here)."""
 
 
-@pytest.fixture(scope="module")
-def hello_build(hello_store: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The hello system's kernel+initrd build (``systemkit build``, native backend, reading the
-    store the images were imported into); returns its NAME prefix."""
-    out = tmp_path_factory.mktemp("hello-build")
+def build_hello(out: Path, cache: Path, backend: str = "native") -> Path:
+    """The hello system's kernel+initrd build in ``out`` (``systemkit build --backend
+    BACKEND``; the native backend reads the image store ``cache``); returns its NAME prefix."""
+    out.mkdir(parents=True, exist_ok=True)
     code = main(
         [
             "build",
             str(HELLO),
             "--backend",
-            "native",
+            backend,
             "--format",
             "kernel+initrd",
             "--dir",
@@ -39,7 +38,7 @@ def hello_build(hello_store: Path, tmp_path_factory: pytest.TempPathFactory) -> 
             "--name",
             "hello",
             "--cache",
-            str(hello_store),
+            str(cache),
             "--quiet",
         ]
     )
@@ -50,6 +49,13 @@ def hello_build(hello_store: Path, tmp_path_factory: pytest.TempPathFactory) -> 
         "hello-kernel",
     ]
     return out / "hello"
+
+
+@pytest.fixture(scope="module")
+def hello_build(hello_store: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The hello system's kernel+initrd build (native backend, reading the store the images
+    were imported into); returns its NAME prefix."""
+    return build_hello(tmp_path_factory.mktemp("hello-build"), hello_store)
 
 
 def test_hello_boots_runs_its_containers_and_powers_off(hello_build: Path) -> None:
