@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib.util
-import subprocess
 import sys
 import textwrap
 from collections.abc import Callable
@@ -24,6 +23,7 @@ from systemkit import (
 )
 from systemkit.diagnostics import ModelValueError
 from systemkit.location import Location
+from tests.support.cli import systemkit_cli
 
 REPO = Path(__file__).resolve().parents[2]
 COMPOSITION = REPO / "examples" / "composition"
@@ -213,13 +213,7 @@ def test_duplicate_service_in_a_system_file_is_reported_by_the_cli(tmp_path: Pat
             """
         )
     )
-    res = subprocess.run(
-        [sys.executable, "-m", "systemkit", "lower", "system.py"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    res = systemkit_cli("lower", "system.py", cwd=tmp_path)
     assert res.returncode == 1
     assert "Traceback" not in res.stderr
     assert "system.py:4:" in res.stderr and "duplicate service name 'web'" in res.stderr

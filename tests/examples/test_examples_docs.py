@@ -16,6 +16,7 @@ import pytest
 
 from systemkit.linuxkit.fields import SYSTEMKIT_ONLY
 from systemkit.spec import types as st
+from tests.support.cli import systemkit_cli
 
 REPO = Path(__file__).resolve().parents[2]
 DOCS = REPO / "docs"
@@ -128,12 +129,6 @@ def test_the_duplicate_service_transcript_of_composition_md_is_real(tmp_path: Pa
     (i,) = [n for n, t in enumerate(texts) if t.startswith("from systemkit import")]
     source, expected = texts[i], texts[i + 1]
     (tmp_path / "system.py").write_text(source)
-    res = subprocess.run(
-        [sys.executable, "-m", "systemkit", "lower", "system.py"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    res = systemkit_cli("lower", "system.py", cwd=tmp_path)
     assert res.returncode == 1 and res.stdout == ""
     assert res.stderr == expected

@@ -2,20 +2,10 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
-
-def lower_cli(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "systemkit", "lower", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+from tests.support.cli import systemkit_cli
 
 
 def test_wrong_capability_is_reported_at_its_line(tmp_path: Path) -> None:
@@ -43,7 +33,7 @@ def test_wrong_capability_is_reported_at_its_line(tmp_path: Path) -> None:
     (tmp_path / "system.py").write_text(source)
     # the line of the wrong capability itself, not only of the constructor call around it
     wrong_line = 1 + next(i for i, line in enumerate(source.splitlines()) if "CAP_CHWON" in line)
-    res = lower_cli(tmp_path, "system.py")
+    res = systemkit_cli("lower", "system.py", cwd=tmp_path)
     assert res.returncode == 1
     assert res.stdout == ""
     assert "Traceback" not in res.stderr
@@ -65,7 +55,7 @@ def test_every_wrong_value_is_reported_in_one_run(tmp_path: Path) -> None:
             """
         )
     )
-    res = lower_cli(tmp_path, "system.py")
+    res = systemkit_cli("lower", "system.py", cwd=tmp_path)
     assert res.returncode == 1 and "Traceback" not in res.stderr
     assert "system.py:4:" in res.stderr and "CAP_NOPE" in res.stderr
     assert "system.py:5:" in res.stderr and "mode" in res.stderr
@@ -98,7 +88,7 @@ def test_an_exception_in_the_users_code_shows_the_users_frames_only(tmp_path: Pa
             """
         )
     )
-    res = lower_cli(tmp_path, "system.py")
+    res = systemkit_cli("lower", "system.py", cwd=tmp_path)
     assert res.returncode == 1
     err = res.stderr
     assert "KeyError: 'api'" in err
@@ -125,6 +115,6 @@ def test_model_constructor_frames_are_hidden_too(tmp_path: Path) -> None:
             """
         )
     )
-    res = lower_cli(tmp_path, "system.py")
+    res = systemkit_cli("lower", "system.py", cwd=tmp_path)
     assert res.returncode == 1 and "RuntimeError: no image for web" in res.stderr
     assert "attrs generated" not in res.stderr and "systemkit.model" not in res.stderr
