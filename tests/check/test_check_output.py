@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import jsonschema
@@ -14,6 +13,7 @@ import pytest
 
 from systemkit.check import LabelSource, check_file, render_json, render_sarif, render_text
 from systemkit.diagnostics import Diagnostic
+from tests.support.cli import systemkit_cli
 
 DATA = Path(__file__).parent / "data"
 
@@ -101,13 +101,7 @@ def test_cli_formats_and_strict(tmp_path: Path) -> None:
     )
 
     def cli(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "systemkit", "check", "system.yml", *args],
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        return systemkit_cli("check", "system.yml", *args, cwd=tmp_path, timeout=120)
 
     plain = cli()
     assert plain.returncode == 0, plain.stdout  # a warning (SK251) is not fatal

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 from systemkit import File, Kernel, Onboot, Service, System, lower
 from systemkit.spec.diff import Change, diff_specs
+from tests.support.cli import systemkit_cli
 
 
 def base() -> System:
@@ -51,12 +51,7 @@ def test_cli_diff_exit_code_and_json(tmp_path: Path) -> None:
     )
 
     def diff(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "systemkit", "diff", "system.py", *args],
-            capture_output=True,
-            text=True,
-            cwd=tmp_path,
-        )
+        return systemkit_cli("diff", "system.py", *args, cwd=tmp_path)
 
     res = diff("--system", "a", "--system-b", "b")
     assert res.returncode == 0
