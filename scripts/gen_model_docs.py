@@ -31,8 +31,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from systemkit import model  # noqa: E402
+from systemkit.capabilities import CapabilityName  # noqa: E402
 from systemkit.linuxkit.fields import SYSTEMKIT_ONLY, dropped_by_linuxkit  # noqa: E402
-from systemkit.model.capnames import CapabilityName  # noqa: E402
 from systemkit.spec import types as st  # noqa: E402
 from systemkit.validate import VALUE_RULES  # noqa: E402
 

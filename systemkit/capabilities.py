@@ -1,10 +1,17 @@
-"""Linux capabilities as LinuxKit knows them (its vendored moby/sys/capability list)."""
+"""Linux capabilities as LinuxKit knows them (its vendored moby/sys/capability list).
+
+The names are written once, as the ``CapabilityName`` literal type that mypy checks user code
+against; ``KNOWN_CAPABILITIES`` is derived from it. The ``Capability`` enum must spell its
+members out for mypy too; a test holds it to the same list.
+"""
 
 from __future__ import annotations
 
 import enum
+import typing
+from typing import Literal
 
-KNOWN_CAPABILITIES: tuple[str, ...] = (
+CapabilityName = Literal[
     "CAP_CHOWN",
     "CAP_DAC_OVERRIDE",
     "CAP_DAC_READ_SEARCH",
@@ -46,6 +53,15 @@ KNOWN_CAPABILITIES: tuple[str, ...] = (
     "CAP_PERFMON",
     "CAP_BPF",
     "CAP_CHECKPOINT_RESTORE",
+    "all",
+    "none",
+    "ALL",
+    "NONE",
+]
+"""A capability as a string literal (``"CAP_NET_ADMIN"``), or ``"all"``/``"none"`` alone."""
+
+KNOWN_CAPABILITIES: tuple[str, ...] = tuple(
+    name for name in typing.get_args(CapabilityName) if name.startswith("CAP_")
 )
 """The 41 capabilities `all` expands to, in kernel number order."""
 

@@ -8,10 +8,9 @@ from typing import Any, TypedDict
 import attrs
 
 from systemkit import validate
-from systemkit.capabilities import Capability
+from systemkit.capabilities import Capability, CapabilityName
 from systemkit.images.ref import ImageRef
 from systemkit.model.base import FrozenDict, Located, problem, to_str_map, to_tuple, type_error
-from systemkit.model.capnames import CapabilityName
 from systemkit.model.parts import Bind, Device, IDMapping, Mount, Resources, Rlimit, Runtime, Tmpfs
 
 CapabilityLike = Capability | CapabilityName

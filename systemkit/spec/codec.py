@@ -22,31 +22,24 @@ from systemkit.diagnostics import SystemkitError
 from systemkit.spec import types as st
 from systemkit.spec.types import Spec, key_of
 
-SPEC_CLASSES: tuple[type[Any], ...] = (
-    st.IDMapping,
-    st.MountSpec,
-    st.DeviceSpec,
-    st.DeviceCgroup,
-    st.Memory,
-    st.CPU,
-    st.Pids,
-    st.WeightDevice,
-    st.ThrottleDevice,
-    st.BlockIO,
-    st.HugepageLimit,
-    st.InterfacePriority,
-    st.Network,
-    st.Resources,
-    st.Interface,
-    st.BindNS,
-    st.RuntimeSpec,
-    st.ImageConfig,
-    st.ImageSpec,
-    st.KernelSpec,
-    st.FileSpec,
-    st.VolumeSpec,
-    st.Spec,
-)
+
+def _reachable(cls: type[Any], out: list[type[Any]]) -> list[type[Any]]:
+    """Spec classes reachable from ``cls`` through its field types, dependencies first."""
+    hints = typing.get_type_hints(cls)
+    for f in attrs.fields(cls):
+        stack = [hints[f.name]]
+        while stack:
+            tp = stack.pop()
+            stack.extend(typing.get_args(tp))
+            if attrs.has(tp) and tp not in out:
+                _reachable(tp, out)
+    if cls not in out:
+        out.append(cls)
+    return out
+
+
+SPEC_CLASSES: tuple[type[Any], ...] = tuple(_reachable(Spec, _reachable(st.ImageConfig, [])))
+"""Every spec class, each after the classes its fields use (the converter needs that order)."""
 
 
 def _structure_idref(value: Any, _type: Any) -> int | str:

@@ -137,3 +137,10 @@ def test_location_is_not_part_of_equality() -> None:
     b = Kernel("linuxkit/kernel:6.6", cmdline="console=ttyS0")
     assert a == b
     assert a.location != b.location
+
+
+def test_the_capability_enum_and_the_literal_name_the_same_capabilities() -> None:
+    from systemkit.capabilities import KNOWN_CAPABILITIES
+
+    assert len(KNOWN_CAPABILITIES) == 41 == len(set(KNOWN_CAPABILITIES))
+    assert [c.value for c in Capability] == [*KNOWN_CAPABILITIES, "all", "none"]

@@ -163,3 +163,36 @@ def test_lowered_specs_round_trip_through_json(
     )
     spec = lower(system).spec
     assert load_spec(spec_bytes(spec)) == spec
+
+
+def test_spec_classes_are_registered_after_the_classes_they_use() -> None:
+    import typing
+
+    import attrs as _attrs
+
+    from systemkit.spec.codec import SPEC_CLASSES
+
+    seen: set[type] = set()
+    for cls in SPEC_CLASSES:
+        hints = typing.get_type_hints(cls)
+        for f in _attrs.fields(cls):
+            stack = [hints[f.name]]
+            while stack:
+                tp = stack.pop()
+                stack.extend(typing.get_args(tp))
+                if _attrs.has(tp):
+                    assert tp in seen, f"{cls.__name__} is registered before {tp.__name__}"
+        seen.add(cls)
+    assert st.ImageConfig in seen and st.Spec in seen
+
+
+def test_a_label_structures_with_linuxkit_keys_at_every_depth() -> None:
+    label = {
+        "binds.add": ["/a:/b"],
+        "mounts": [{"destination": "/x", "uidmappings": [{"hostID": 1, "size": 2}]}],
+        "runtime": {"bindNS": {"net": "/run/netns/x"}},
+    }
+    cfg = from_data(label, st.ImageConfig)
+    assert cfg.binds_add == ["/a:/b"]
+    assert cfg.mounts[0].uid_mappings == [st.IDMapping(host_id=1, size=2)]
+    assert cfg.runtime is not None and cfg.runtime.bind_ns == st.BindNS(net="/run/netns/x")
