@@ -5,9 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 echo "== ruff"
-ruff check systemkit examples tests benchmarks
-ruff format --check systemkit examples tests benchmarks
+ruff check systemkit examples tests benchmarks scripts
+ruff format --check systemkit examples tests benchmarks scripts
 echo "== mypy --strict"
-mypy --strict systemkit examples tests
+mypy --strict systemkit examples tests benchmarks scripts
 echo "== pytest"
 python3 -m pytest -q "$@"
