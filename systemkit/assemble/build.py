@@ -144,8 +144,8 @@ class AssembleResult:
     files_offset: int | None = None
     """Bytes of the stream before the files section."""
     escaping: list[tuple[str, str, str]] = attrs.Factory(list)
-    """Symlinks leaving their destination (path, target, root), as the guard knew them before
-    the files section."""
+    """Every symlink (path, target, root) as the guard knew it before the files section (all of
+    them, not only those leaving their destination: a later member may chain through any)."""
 
 
 def _dir(name: str, source: str, location: str, *, mode: int = 0o755) -> TarHeader:
@@ -235,15 +235,15 @@ class Assembler:
             writer.add(hdr, body)
             self.result.members += 1
         self.result.files_offset = writer.bytes_written
-        self.result.escaping = sorted((p, t, r) for p, (t, r) in self.guard.escaping.items())
+        self.result.escaping = sorted((p, t, r) for p, (t, r) in self.guard.links.items())
         return self.write_files(writer)
 
     def write_files(
         self, writer: TarWriter, escaping: Iterable[tuple[str, str, str]] = ()
     ) -> AssembleResult:
-        """Write the files section and close the stream (``escaping``: the guard's escaping
-        symlinks left by the part of the stream written before, when resuming)."""
-        self.guard.escaping.update((p, (t, r)) for p, t, r in escaping)
+        """Write the files section and close the stream (``escaping``: the guard's symlinks
+        left by the part of the stream written before, when resuming)."""
+        self.guard.links.update((p, (t, r)) for p, t, r in escaping)
         for hdr, body in self._files_section():
             writer.add(hdr, body)
             self.result.members += 1

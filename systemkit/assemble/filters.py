@@ -7,14 +7,21 @@ moving everything below a prefix and recording ``LINUXKIT.source``/``LINUXKIT.lo
 :class:`Guard` sees every member that goes into the output and refuses what would land outside
 the destination when the tar (or the initrd) is unpacked in order (systemkit deviations):
 
-* a member below a symlink that points outside its destination (an absolute target or a relative
-  one that climbs out) is moved to where the link leads when resolved inside the destination
-  (an absolute target starts at the destination's root, ``..`` stops there), which is where the
-  booted system puts it: an in-order extractor would otherwise write through the link; image
-  content that would replace such a link with a file is dropped (a ``files`` entry may replace
-  it: that is the user's own intent);
+* every symlink is tracked, and a member's path (and a hard link's target) is resolved
+  through every earlier symlink on it, whether it stays inside or not, with a loop bound;
+* a symlink leaves its destination if its target, resolved through the other symlinks, does (an
+  absolute target, or a relative one that climbs out, directly or through a chain such as
+  ``x -> y -> ../../..``);
+* a member whose path goes through such a link is moved to where the links lead when resolved
+  inside the destination (an absolute target starts at the destination's root, ``..`` stops
+  there), which is where the booted system puts it: an in-order extractor would otherwise write
+  through the link; a member whose path only goes through links that stay inside is written
+  as it is (LinuxKit's output); links that loop make it dropped; image content that would
+  replace a leaving link with a file is dropped (a ``files`` entry may replace it: that is the
+  user's own intent);
 * a hard link must name a non-directory written earlier by the same image, below the same
-  prefix, and not through such a symlink; otherwise it is dropped.
+  prefix, not through a leaving symlink and not a leaving symlink itself (``os.link`` follows
+  it); otherwise it is dropped.
 """
 
 from __future__ import annotations
@@ -77,19 +84,6 @@ def canonical(name: str) -> str:
     return "/".join(parts) if parts else "."
 
 
-def _escapes(root: str, link_path: str, target: str) -> bool:
-    """True if symlink ``link_path`` (canonical) -> ``target`` resolves outside ``root``."""
-    if target.startswith("/"):
-        return True
-    base = link_path.rsplit("/", 1)[0] if "/" in link_path else ""
-    resolved = go_clean(f"{base}/{target}" if base else target)
-    if resolved == ".." or resolved.startswith("../"):
-        return True
-    if not root:
-        return False
-    return not (resolved == root or resolved.startswith(root + "/"))
-
-
 def resolve_in_root(root: str, link_path: str, target: str) -> str:
     """Where ``link_path`` -> ``target`` leads when resolved inside ``root`` as a chroot would:
     an absolute target starts at ``root``, and ``..`` never climbs above it."""
@@ -114,84 +108,145 @@ def resolve_in_root(root: str, link_path: str, target: str) -> str:
     return inner or "."
 
 
+MAX_LINKS = 40
+"""Symlinks followed while resolving one path before it counts as a loop (Linux's ELOOP)."""
+
+
+class _Loop(Exception):
+    """The symlinks on a path loop (or chain more than :data:`MAX_LINKS` times)."""
+
+
+def _parts(path: str) -> list[str]:
+    return [c for c in path.split("/") if c and c != "."]
+
+
+def _under(stack: list[str], root: list[str]) -> bool:
+    return stack[: len(root)] == root
+
+
 @attrs.define
 class Guard:
-    """Tracks symlinks that leave their destination and keeps members from going through them.
+    """Tracks every symlink of the output and keeps members from going through one that leaves
+    its destination, directly or through other symlinks.
 
-    ``escaping`` maps each such symlink (canonical path) to its target and destination root.
+    ``links`` maps each symlink (its path with every symlink above it resolved) to its target
+    and destination root.
     """
 
     warn: Warn
-    escaping: dict[str, tuple[str, str]] = attrs.field(factory=dict)
+    links: dict[str, tuple[str, str]] = attrs.field(factory=dict)
     dropped: int = 0
     redirected: int = 0
 
-    def below_escaping_link(self, path: str) -> str | None:
-        if not self.escaping:
-            return None
-        current = path
-        while "/" in current:
-            current = current.rsplit("/", 1)[0]
-            if current in self.escaping:
-                return current
-        return None
-
-    def _redirect(self, path: str) -> str | None:
-        """``path`` with every escaping symlink on the way resolved inside its root (as the
-        booted system resolves it); None if the links loop."""
-        for _ in range(40):
-            link = self.below_escaping_link(path)
+    def _walk(self, stack: list[str], parts: list[str], root: list[str], budget: list[int]) -> bool:
+        """Walk ``parts`` from the directory ``stack`` (changed in place) as a chroot at
+        ``root`` would, following every known symlink (each resolved inside its own root: an
+        absolute target starts there, ``..`` stops there). True if an unconfined walk would
+        have left the destination; raises :class:`_Loop` past :data:`MAX_LINKS` links."""
+        left = False
+        for part in parts:
+            if part == "..":
+                if (_under(stack, root) and len(stack) <= len(root)) or not stack:
+                    left = True  # clamped: an extractor would climb out here
+                else:
+                    stack.pop()
+                continue
+            stack.append(part)
+            link = self.links.get("/".join(stack))
             if link is None:
-                return path
-            target, root = self.escaping[link]
-            path = resolve_in_root(root, link, target) + path[len(link) :]
-            path = canonical(path)
-        return None
+                continue
+            budget[0] -= 1
+            if budget[0] < 0:
+                raise _Loop
+            stack.pop()
+            target, link_root = link
+            lroot = _parts(link_root)
+            if target.startswith("/"):
+                left = True
+                stack[:] = lroot
+            if self._walk(stack, _parts(target), lroot, budget) or not _under(stack, lroot):
+                left = True
+        return left
+
+    def resolve(self, path: str, root: str) -> tuple[str, bool]:
+        """``path`` (canonical, no ``..``) with every symlink above its last component resolved
+        inside the destination, and whether one of them (directly or through others) leads out
+        of it; raises :class:`_Loop` if they loop."""
+        parts = _parts(path)
+        stack: list[str] = []
+        left = self._walk(stack, parts[:-1], _parts(root), [MAX_LINKS])
+        return "/".join([*stack, *parts[-1:]]) or ".", left
+
+    def link_leaves(self, path: str) -> bool:
+        """True if ``path`` (resolved) is a symlink whose target, resolved through the other
+        symlinks, leaves its destination (or loops)."""
+        link = self.links.get(path)
+        if link is None:
+            return False
+        target, root = link
+        lroot = _parts(root)
+        stack = _parts(path)[:-1]
+        if target.startswith("/"):
+            return True
+        try:
+            return self._walk(stack, _parts(target), lroot, [MAX_LINKS]) or not _under(stack, lroot)
+        except _Loop:
+            return True
+
+    def unsafe_link_target(self, target: str, root: str) -> bool:
+        """True if a hard link to ``target`` (canonical) would go through a symlink that leaves
+        the destination, or would link what such a symlink points at (``os.link`` follows
+        it)."""
+        if ".." in target.split("/"):
+            return True
+        try:
+            resolved, left = self.resolve(target, root)
+        except _Loop:
+            return True
+        return left or self.link_leaves(resolved)
 
     def admit(self, hdr: TarHeader, root: str) -> bool:
         """Decide on one output member (``root``: the destination it must stay in); a member
-        below an escaping symlink is moved to where that link leads inside the destination."""
+        below a symlink that leads out of the destination (directly or through other symlinks)
+        is moved to where the links lead when resolved inside the destination."""
         path = canonical(hdr.name)
         if ".." in path.split("/"):
             self.dropped += 1
             self.warn(f"dropped {hdr.name!r}: its name leaves the destination")
             return False
-        if hdr.typeflag == LNK:
-            target = canonical(hdr.linkname)
-            if ".." in target.split("/") or self.below_escaping_link(target) is not None:
-                self.dropped += 1
-                self.warn(f"dropped hard link {hdr.name!r} -> {hdr.linkname!r}: unsafe target")
-                return False
-        link = self.below_escaping_link(path)
-        if link is not None:
-            moved = self._redirect(path)
-            if moved is None:
-                self.dropped += 1
-                self.warn(f"dropped {hdr.name!r}: the symlinks above it loop")
-                return False
+        if hdr.typeflag == LNK and self.unsafe_link_target(canonical(hdr.linkname), root):
+            self.dropped += 1
+            self.warn(f"dropped hard link {hdr.name!r} -> {hdr.linkname!r}: unsafe target")
+            return False
+        try:
+            resolved, left = self.resolve(path, root)
+        except _Loop:
+            self.dropped += 1
+            self.warn(f"dropped {hdr.name!r}: the symlinks above it loop")
+            return False
+        if left:
             self.redirected += 1
             self.warn(
-                f"placed {hdr.name!r} at {moved!r}: symlink {link!r} points outside "
+                f"placed {hdr.name!r} at {resolved!r}: a symlink on its path leads outside "
                 f"{root or '/'!r}, so it is resolved inside it, as the booted system does"
             )
-            hdr.name = moved
-            path = moved
-        if path in self.escaping and hdr.typeflag != SYM:
+            hdr.name = resolved
+        if resolved in self.links and hdr.typeflag != SYM:
             if hdr.typeflag == DIR:
-                return True  # mkdir keeps the link: what follows below it is still moved
-            if hdr.pax.get(SOURCE) != FILES_SOURCE:
-                # Image content over an escaping link: an extractor that opens the path
+                return True  # mkdir keeps the link: what follows below it is still resolved
+            if self.link_leaves(resolved) and hdr.pax.get(SOURCE) != FILES_SOURCE:
+                # Image content over a link that leaves: an extractor that opens the path
                 # would write through the link.
                 self.dropped += 1
                 self.warn(
-                    f"dropped {hdr.name!r}: it would replace symlink {path!r}, which leaves "
-                    f"{root or '/'!r}"
+                    f"dropped {hdr.name!r}: it would replace symlink {resolved!r}, which "
+                    f"leaves {root or '/'!r}"
                 )
                 return False
-        if hdr.typeflag == SYM and _escapes(root, path, hdr.linkname):
-            self.escaping[path] = (hdr.linkname, root)
-        else:
-            self.escaping.pop(path, None)
+        if hdr.typeflag == SYM:
+            self.links[resolved] = (hdr.linkname, root)
+        # Another member over a symlink does not forget it: Python's tarfile opens the path
+        # (writing through the link, which stays), and mkdir keeps it too.
         return True
 
 
@@ -234,8 +289,8 @@ def image_members(
         hdr.name = prefix + name
         if hdr.typeflag == LNK:
             target = go_clean(hdr.linkname.lstrip("/") or ".")
-            through = guard.below_escaping_link(canonical(prefix + target))
-            if target not in files_here or through is not None:
+            unsafe = guard.unsafe_link_target(canonical(prefix + target), root)
+            if target not in files_here or unsafe:
                 guard.dropped += 1
                 guard.warn(
                     f"{source}: dropped hard link {name!r} -> {hdr.linkname!r}: the target is "
