@@ -303,6 +303,106 @@ def test_only_a_symlink_may_replace_an_escaping_symlink() -> None:
     assert not guard.admit(TarHeader("l1/x", REG), "")  # the links loop
 
 
+def _through_images(guard: Guard, *images: bytes) -> list[str]:
+    """The names the guard lets through for init images written one after the other at /."""
+    got = []
+    for i, data in enumerate(images):
+        for hdr, _body in image_members(
+            flatten(openers(data)), prefix="", source="s", location=f"init[{i}]", guard=guard
+        ):
+            got.append(hdr.name)
+    return got
+
+
+def test_a_chain_to_an_escaping_link_is_resolved_across_images() -> None:
+    """x -> y looks harmless, but y leaves: x/PWNED must not be written below x."""
+    warnings: list[str] = []
+    guard = Guard(warn=warnings.append)
+    first = layer(("y", "symlink", "../../../../tmp/skpwn"), ("x", "symlink", "y"))
+    second = layer(("x/PWNED", "file", "pwned"))
+    got = _through_images(guard, first, second)
+    assert "x/PWNED" not in got and "tmp/skpwn/PWNED" in got
+    assert guard.link_leaves("x") and guard.link_leaves("y")
+    assert any("placed 'x/PWNED' at 'tmp/skpwn/PWNED'" in w for w in warnings)
+
+
+def test_a_link_that_only_later_leads_out_is_resolved() -> None:
+    """x -> y is written while y does not exist; y -> outside comes from a later image."""
+    guard = Guard(warn=lambda _m: None)
+    got = _through_images(
+        guard,
+        layer(("x", "symlink", "y")),
+        layer(("y", "symlink", "/etc")),
+        layer(("x/passwd", "file", "root::0:0")),
+    )
+    assert "x/passwd" not in got and "etc/passwd" in got
+
+
+def test_a_three_link_chain_is_resolved() -> None:
+    guard = Guard(warn=lambda _m: None)
+    got = _through_images(
+        guard,
+        layer(("c", "symlink", "../../../../out")),
+        layer(("b", "symlink", "c"), ("d/a", "symlink", "../b")),
+        layer(("d/a/PWNED", "file", "x"), ("d/a/sub/f", "file", "y")),
+    )
+    assert "d/a/PWNED" not in got and "out/PWNED" in got and "out/sub/f" in got
+
+
+def test_dotdot_after_a_link_to_dot_is_resolved_physically() -> None:
+    """``b -> .`` stays inside, and ``c -> b/..`` is ``.`` lexically, but an extractor
+    resolves b first, so c leads to the destination's parent."""
+    guard = Guard(warn=lambda _m: None)
+    got = _through_images(
+        guard,
+        layer(("b", "symlink", "."), ("c", "symlink", "b/..")),
+        layer(("c/PWNED", "file", "x"), ("b/ok", "file", "ok")),
+    )
+    assert "c/PWNED" not in got and "PWNED" in got
+    assert "b/ok" in got  # b stays inside: written as it is, as LinuxKit does
+
+
+def test_links_that_stay_inside_through_a_chain_keep_names() -> None:
+    guard = Guard(warn=lambda _m: None)
+    got = _through_images(
+        guard,
+        layer(("real", "dir", None), ("b", "symlink", "real"), ("a", "symlink", "b")),
+        layer(("a/f", "file", "x")),
+    )
+    assert "a/f" in got and guard.redirected == 0 and guard.dropped == 0
+
+
+def test_looping_links_drop_what_is_below_them() -> None:
+    guard = Guard(warn=lambda _m: None)
+    got = _through_images(
+        guard,
+        layer(("p", "symlink", "q"), ("q", "symlink", "r/x"), ("r", "symlink", "p")),
+        layer(("p/f", "file", "x"), ("ok", "file", "ok")),
+    )
+    assert "ok" in got and not any(n.endswith("/f") or n == "f" for n in got)
+    assert guard.link_leaves("p")  # a loop is treated as leaving
+
+
+def test_image_content_cannot_replace_a_link_that_leads_out_through_a_chain() -> None:
+    guard = Guard(warn=lambda _m: None)
+    got = _through_images(
+        guard,
+        layer(("y", "symlink", "/etc/shadow"), ("x", "symlink", "y")),
+        layer(("x", "file", "overwrite")),
+    )
+    assert got.count("x") == 1  # only the symlink: the file would be written through it
+
+
+def test_hard_links_cannot_go_through_or_to_a_leaving_chain() -> None:
+    guard = Guard(warn=lambda _m: None)
+    assert guard.admit(TarHeader("y", SYM, linkname="/etc"), "")
+    assert guard.admit(TarHeader("x", SYM, linkname="y"), "")
+    assert not guard.admit(TarHeader("h1", LNK, linkname="x/shadow"), "")
+    assert not guard.admit(TarHeader("h2", LNK, linkname="x"), "")  # os.link follows x
+    assert guard.admit(TarHeader("f", REG), "")
+    assert guard.admit(TarHeader("h3", LNK, linkname="f"), "")
+
+
 # --- config.json ------------------------------------------------------------------------------
 
 
