@@ -46,7 +46,7 @@ VALUE_RULES: dict[str, str] = {
     "SK116": "volume name outside `^[a-z0-9_-]*$`",
     "SK117": "a file needs exactly one of contents, source, directory, symlink, metadata",
     "SK118": "metadata must be `yaml` or `json`",
-    "SK119": "a negative id",
+    "SK119": "an id that is negative or does not fit in 32 bits",
     "SK120": "volume format must be `filesystem` or `oci`",
 }
 """Codes and summaries of the value rules (the check catalogue includes them)."""
@@ -255,7 +255,17 @@ def volume_format(value: str) -> Problem | None:
     return Problem("SK120", f"volume format {value!r} must be 'filesystem' or 'oci'")
 
 
+MAX_ID = 0xFFFFFFFF
+"""Linux uids and gids are 32-bit: a larger number would wrap around (to 0, root)."""
+
+
 def nonnegative_id(value: int | str) -> Problem | None:
-    if isinstance(value, int) and value < 0:
+    if isinstance(value, int) and not isinstance(value, bool) and value < 0:
         return Problem("SK119", f"id {value} is negative")
+    if isinstance(value, int) and not isinstance(value, bool) and value > MAX_ID:
+        return Problem(
+            "SK119",
+            f"id {value} does not fit in 32 bits: it would wrap around to {value & MAX_ID}",
+            f"use a number up to {MAX_ID}",
+        )
     return None

@@ -214,8 +214,9 @@ RULES: tuple[Rule, ...] = (
     _r(
         "SK119",
         "references",
-        "User and group ids are non-negative.",
-        _y(_svc("uid: -1")),
+        "User and group ids are non-negative 32-bit numbers: LinuxKit wraps a larger one "
+        "around, so 4294967296 silently becomes 0, root.",
+        _y(_svc("uid: 4294967296")),
         _y(_svc("uid: 1000")),
     ),
     _r(
@@ -590,12 +591,14 @@ RULES: tuple[Rule, ...] = (
     _r(
         "SK295",
         "types",
-        "A value of a type the model does not check (a string where a `Runtime` goes) stops "
-        "lowering. The other findings of the file are still reported; mypy (`SK000`) names the "
-        "wrong type.",
+        "Every model object checks its fields' types when it is made (SK121), so a wrong type "
+        "reaches lowering only when that check was bypassed (a field set with "
+        "`object.__setattr__`, a hand-made spec). Lowering or a rule then fails; the finding "
+        "says so instead of a traceback, and the other findings are still reported.",
         _py(
-            'system = System(services=[Service("a", "alpine:3.19", runtime="big")])'
-            "  # type: ignore[arg-type]"
+            'svc = Service("a", "alpine:3.19")\n'
+            'object.__setattr__(svc, "runtime", "big")  # bypasses the constructor\'s checks\n'
+            "system = System(services=[svc])"
         ),
         _py(
             'system = System(services=[Service("a", "alpine:3.19", runtime=Runtime(mkdir=["/x"]))])'

@@ -116,7 +116,7 @@ def _image(value: str | ImageRef) -> str:
 
 def _ns(kind: str) -> Any:
     def check(_inst: object, _attr: object, value: str | None) -> None:
-        if value is not None:
+        if isinstance(value, str):  # other types are reported by the type check
             problem(validate.namespace(value, kind))
 
     return check

@@ -42,7 +42,12 @@ class Kernel(Located):
 
 
 def _source(value: str | os.PathLike[str] | None) -> str | None:
-    return None if value is None else os.fspath(value)
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, os.PathLike):
+        return str(os.fspath(value))
+    type_error("source", "a path", value)
+    return None
 
 
 @attrs.frozen

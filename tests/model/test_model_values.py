@@ -144,3 +144,42 @@ def test_the_capability_enum_and_the_literal_name_the_same_capabilities() -> Non
 
     assert len(KNOWN_CAPABILITIES) == 41 == len(set(KNOWN_CAPABILITIES))
     assert [c.value for c in Capability] == [*KNOWN_CAPABILITIES, "all", "none"]
+
+
+@pytest.mark.parametrize(
+    ("make", "field"),
+    [
+        (lambda: Service("s", "alpine", readonly="false"), "readonly"),  # type: ignore[arg-type]
+        (lambda: Service("s", "alpine", uid=1.5), "uid"),  # type: ignore[arg-type]
+        (lambda: Service("s", "alpine", uid=True), "uid"),
+        (lambda: Service("s", "alpine", oom_score_adj=1.5), "oom_score_adj"),  # type: ignore[arg-type]
+        (lambda: Service("s", "alpine", net=5), "net"),  # type: ignore[arg-type]
+        (lambda: Service("s", "alpine", additional_gids=[1.5]), "additional_gids"),  # type: ignore[list-item]
+        (lambda: Kernel("linuxkit/kernel:6.6", cmdline=5), "cmdline"),  # type: ignore[arg-type]
+        (lambda: File("etc/x", contents=b"\xff"), "contents"),  # type: ignore[arg-type]
+        (lambda: File(None, contents="x"), "path"),  # type: ignore[arg-type]
+        (lambda: File("etc/x", source=5), "source"),  # type: ignore[arg-type]
+    ],
+)
+def test_a_value_of_the_wrong_type_is_a_located_error_not_a_crash(make: object, field: str) -> None:
+    """lower and build do not run mypy: the objects check their own field types."""
+    with pytest.raises(UserError) as info:
+        make()  # type: ignore[operator]
+    diag = info.value.diagnostics[0]
+    assert diag.code == "SK121" and diag.message.startswith(f"{field} must be ")
+    assert diag.location is not None and diag.location.file.endswith("test_model_values.py")
+
+
+def test_wrong_types_are_collected_and_unset_so_the_rest_still_lowers() -> None:
+    from systemkit import lower
+
+    with collecting() as found:
+        system = System(services=[Service("s", "alpine", readonly="no", uid=1.5)])  # type: ignore[arg-type]
+    assert [d.code for d in found] == ["SK121", "SK121"]
+    spec = lower(system).spec
+    assert spec.services[0].readonly is None and spec.services[0].uid is None
+
+
+def test_ids_beyond_32_bits_are_refused() -> None:
+    with pytest.raises(UserError, match="does not fit in 32 bits"):
+        Service("s", "alpine", uid=2**32)
