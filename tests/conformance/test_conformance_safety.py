@@ -147,6 +147,101 @@ def test_hostile_layers_stay_inside(tmp_path: Path) -> None:
     assert sorted(p.name for p in outside.iterdir()) == ["sentinel"]
 
 
+# Chains of symlinks across images: only the last link leaves, the others look harmless. OUT is
+# replaced by a relative path from the extraction directory to a directory outside it.
+CHAINS: dict[str, tuple[list[list[tuple[str, str, str]]], list[FileSpec]]] = {
+    "two links across two images": (
+        [[("y", "symlink", "OUT"), ("x", "symlink", "y")], [("x/PWNED", "file", "pwned")]],
+        [],
+    ),
+    "two links, then a files entry": (
+        [[("y", "symlink", "OUT"), ("x", "symlink", "y")]],
+        [FileSpec(path="x/PWNED", contents="pwned")],
+    ),
+    "two links, the leaving one last": (
+        [[("x", "symlink", "y")], [("y", "symlink", "OUT")], [("x/PWNED", "file", "pwned")]],
+        [],
+    ),
+    "three links": (
+        [
+            [("c", "symlink", "OUT")],
+            [("b", "symlink", "c"), ("d/a", "symlink", "../b")],
+            [("d/a/PWNED", "file", "pwned"), ("d/a/sub/deep", "file", "pwned")],
+        ],
+        [FileSpec(path="d/a/byfiles", contents="pwned")],
+    ),
+    "a loop": (
+        [
+            [("p", "symlink", "q"), ("q", "symlink", "r"), ("r", "symlink", "p")],
+            [("p/PWNED", "file", "pwned")],
+        ],
+        [FileSpec(path="q/PWNED", contents="pwned")],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CHAINS))
+def test_symlink_chains_stay_inside(tmp_path: Path, case: str) -> None:
+    """Extracting the tar with Python's tarfile (no filter: 'fully_trusted') and with GNU tar
+    writes nothing outside the extraction directory, whatever chain of links the images lay."""
+    images, files = CHAINS[case]
+    area = tmp_path / "area"
+    outside = area / "outside"
+    outside.mkdir(parents=True)
+    (outside / "sentinel").write_text("untouched")
+    # every extraction directory is area/<name>/dest, so OUT leads to area/outside from it
+    rel_out = "../../outside"
+    store = ImageStore(tmp_path / "store")
+    refs = []
+    for i, members in enumerate(images):
+        ref = f"docker.io/hostile/chain{i}:1"
+        lay = [(n, k, rel_out if d == "OUT" else d) for n, k, d in members]
+        put_raw_image(store, ref, [layer(*lay)])
+        refs.append(ref)
+    out = tmp_path / "out"
+    out.mkdir()
+    (tar,) = build(
+        Spec(init=refs, files=files),
+        base_dir=tmp_path,
+        formats=("tar",),
+        out_dir=out,
+        cache_dir=tmp_path / "store",
+        arch="amd64",
+    )
+    names = [skgen.norm_path(m["name"]) for m in skgen.read_tar(str(tar))]
+    assert not any(n.endswith("PWNED") and n.split("/")[0] in {"x", "d", "p", "q"} for n in names)
+
+    def with_tarfile(dest: Path) -> None:
+        with tarfile.open(tar) as tf:
+            tf.extractall(dest, filter="fully_trusted")
+
+    def with_gnu_tar(dest: Path) -> None:
+        run = subprocess.run(["tar", "-xf", str(tar), "-C", str(dest)], capture_output=True)
+        # GNU tar defers links that climb with '..' (a placeholder file first); a directory
+        # member later written over such a link (a files entry's parents) then makes it fail
+        # to put the link back: that is its own protection, and reported as an error.
+        errors = [
+            line
+            for line in run.stderr.decode().splitlines()
+            if "unknown extended header" not in line
+            and "Cannot unlink: Is a directory" not in line
+            and "Exiting with failure status" not in line
+        ]
+        assert errors == [], errors
+
+    extractions = {"tarfile": with_tarfile, "gnu": with_gnu_tar}
+    for name, extract in extractions.items():
+        dest = area / name / "dest"
+        dest.mkdir(parents=True)
+        before = listing(area)
+        extract(dest)
+        written = listing(area) - before
+        assert written <= {str(p.relative_to(area)) for p in dest.rglob("*")}, name
+        assert sorted(p.name for p in outside.iterdir()) == ["sentinel"], name
+        assert (outside / "sentinel").read_text() == "untouched"
+        assert not (area / name / "PWNED").exists(), name
+
+
 def _small_system(tmp_path: Path) -> tuple[Spec, Path]:
     store = ImageStore(tmp_path / "store")
     kernel = synth.put_image(store, [{"kernel": b"K" * 4096, "kernel.tar": _modules()}])
