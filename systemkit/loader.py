@@ -8,6 +8,7 @@ defines several, commands take ``--system NAME``; a variable called ``system`` i
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import linecache
 import os
@@ -52,9 +53,22 @@ def _exec_module(path: Path) -> ModuleType:
         sys.path.insert(0, str(path.parent))
     before = set(sys.modules)
     try:
-        spec.loader.exec_module(module)
+        # The user's print() goes to stderr: stdout carries the command's output (a spec,
+        # YAML, a digest), which must stay clean when redirected to a file.
+        with contextlib.redirect_stdout(sys.stderr):
+            spec.loader.exec_module(module)
     except UserError:
         raise
+    except SystemExit as exc:
+        raise UserError(
+            Diagnostic(
+                "SK052",
+                Severity.ERROR,
+                f"{path.name} called sys.exit({exc.code!r}) while being loaded",
+                _user_traceback(exc.__traceback__)[1],
+                hint="a system file defines systems; leave exiting to the command",
+            )
+        ) from None
     except SyntaxError as exc:
         sloc = Location(str(exc.filename or path), exc.lineno or 0, exc.offset or 0)
         raise UserError(
@@ -177,6 +191,15 @@ def load_lowered(paths: list[Path], system: str | None = None) -> Lowered:
     if all(p.suffix in YAML_SUFFIXES for p in paths):
         from systemkit.linuxkit.parse import parse_files
 
+        if system is not None:
+            raise UserError(
+                Diagnostic(
+                    "SK057",
+                    Severity.ERROR,
+                    "--system picks one of the systems a system.py defines; "
+                    "LinuxKit YAML files describe a single system",
+                )
+            )
         lowered: Lowered = parse_files(paths)
         if lowered.name is None:
             import attrs

@@ -39,6 +39,11 @@ def build(
     Outputs appear atomically: on any error (or KeyboardInterrupt) nothing is left behind.
     ``out_dir`` is created if missing.
     """
+    if not name or "/" in name or "\0" in name or name in (".", ".."):
+        raise SystemkitError(
+            f"output name {name!r} must be a plain file name (no '/'): outputs are written "
+            "only inside the output directory"
+        )
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise SystemkitError(f"output directory {str(out)!r} is not a directory")

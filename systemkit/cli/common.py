@@ -8,7 +8,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from systemkit.diagnostics import Severity, UserError
+from systemkit.diagnostics import Severity, SystemkitError, UserError
 from systemkit.spec.lowered import Lowered
 
 
@@ -55,10 +55,17 @@ def write_output(data: bytes, out: Path | None) -> None:
         sys.stdout.flush()
         return
     out = out.resolve()
+    if out.is_dir():
+        raise SystemkitError(f"{str(out)!r} is a directory: give a file name to write")
+    if not out.parent.is_dir():
+        raise SystemkitError(f"directory {str(out.parent)!r} does not exist")
     fd, tmp = tempfile.mkstemp(prefix="." + out.name + ".", dir=out.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # as an ordinary file would be, not mkstemp's 0600
         os.replace(tmp, out)
     except BaseException:
         os.unlink(tmp)

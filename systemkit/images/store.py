@@ -110,8 +110,13 @@ class ImageStore:
         self._blobs = self.root / "blobs" / "sha256"
         self._tmp = self.root / ".tmp"
         self._index = self.root / "index.json"
-        self._blobs.mkdir(parents=True, exist_ok=True)
-        self._tmp.mkdir(exist_ok=True)
+        try:
+            self._blobs.mkdir(parents=True, exist_ok=True)
+            self._tmp.mkdir(exist_ok=True)
+        except OSError as exc:
+            raise ImageError(
+                f"cannot use {str(self.root)!r} as an image store: {exc.strerror or exc}"
+            ) from None
         self._remove_stale_temp_files()
         self._filelock = filelock.FileLock(str(self.root / ".lock"))
         layout = self.root / "oci-layout"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -164,3 +165,62 @@ def test_lower_and_build_report_value_and_semantic_errors_together(tmp_path: Pat
         assert "error[SK230]" in res.stderr  # a uid naming no container
         assert "Traceback" not in res.stderr
     assert not (tmp_path / "out").exists() or not list((tmp_path / "out").iterdir())
+
+
+def test_prints_in_a_system_file_do_not_mix_into_the_output(tmp_path: Path) -> None:
+    (tmp_path / "system.py").write_text(
+        "print('debugging my system')\n"
+        "from systemkit import Service, System\n"
+        "system = System(services=[Service('a', 'alpine')])\n"
+    )
+    res = run("lower", "system.py", "--digest", cwd=tmp_path)
+    assert res.returncode == 0
+    assert res.stdout.startswith("sha256:") and res.stdout.count("\n") == 1
+    assert "debugging my system" in res.stderr
+
+
+def test_sys_exit_in_a_system_file_is_reported(tmp_path: Path) -> None:
+    (tmp_path / "system.py").write_text("import sys\nsys.exit(3)\n")
+    res = run("lower", "system.py", cwd=tmp_path)
+    assert res.returncode == 1 and "called sys.exit(3)" in res.stderr
+    assert "system.py:2" in res.stderr
+
+
+def test_output_files_get_ordinary_permissions_and_clear_errors(tmp_path: Path) -> None:
+    (tmp_path / "system.py").write_text(
+        "from systemkit import Service, System\n"
+        "system = System(services=[Service('a', 'alpine')])\n"
+    )
+    res = run("lower", "system.py", "-o", "spec.json", cwd=tmp_path)
+    assert res.returncode == 0
+    umask = os.umask(0)
+    os.umask(umask)
+    assert (tmp_path / "spec.json").stat().st_mode & 0o777 == 0o666 & ~umask
+    res = run("lower", "system.py", "-o", "no/such/dir/spec.json", cwd=tmp_path)
+    assert res.returncode == 1 and "does not exist" in res.stderr and "Traceback" not in res.stderr
+    res = run("schema", "-o", str(tmp_path), cwd=tmp_path)
+    assert res.returncode == 1 and "is a directory" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_output_names_cannot_leave_the_output_directory(tmp_path: Path) -> None:
+    (tmp_path / "system.py").write_text(
+        "from systemkit import Service, System\n"
+        "systems = {'sub/../../pwned': System(services=[Service('a', 'alpine')])}\n"
+    )
+    for extra in (["--name", "../escape"], ["--system", "sub/../../pwned"]):
+        res = run("build", "system.py", "--format", "tar", "--dir", "out", *extra, cwd=tmp_path)
+        assert res.returncode == 1 and "plain file name" in res.stderr, res.stderr
+        assert "Traceback" not in res.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) in (["system.py"], ["out", "system.py"])
+
+
+def test_a_store_path_that_is_not_a_directory_is_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "afile").write_text("")
+    res = run("cache", "ls", "--cache", str(tmp_path / "afile"))
+    assert res.returncode == 1 and "cannot use" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_system_is_refused_for_yaml_input(tmp_path: Path) -> None:
+    (tmp_path / "a.yml").write_text("services:\n  - name: a\n    image: alpine\n")
+    res = run("lower", "a.yml", "--system", "x", cwd=tmp_path)
+    assert res.returncode == 1 and "SK057" in res.stderr
