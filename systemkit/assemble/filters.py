@@ -168,7 +168,7 @@ class Guard:
                 left = True
         return left
 
-    def resolve(self, path: str, root: str) -> tuple[str, bool]:
+    def _resolve(self, path: str, root: str) -> tuple[str, bool]:
         """``path`` (canonical, no ``..``) with every symlink above its last component resolved
         inside the destination, and whether one of them (directly or through others) leads out
         of it; raises :class:`_Loop` if they loop."""
@@ -200,7 +200,7 @@ class Guard:
         if ".." in target.split("/"):
             return True
         try:
-            resolved, left = self.resolve(target, root)
+            resolved, left = self._resolve(target, root)
         except _Loop:
             return True
         return left or self.link_leaves(resolved)
@@ -219,7 +219,7 @@ class Guard:
             self.warn(f"dropped hard link {hdr.name!r} -> {hdr.linkname!r}: unsafe target")
             return False
         try:
-            resolved, left = self.resolve(path, root)
+            resolved, left = self._resolve(path, root)
         except _Loop:
             self.dropped += 1
             self.warn(f"dropped {hdr.name!r}: the symlinks above it loop")
