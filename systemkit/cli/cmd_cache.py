@@ -70,7 +70,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p = sub.add_parser(
         "rm",
         help="remove an image name from the store",
-        description="Remove the name REF from the store (blobs shared with other images stay).",
+        description="Remove the name REF from the store. Its blobs stay (there is no garbage "
+        "collection yet).",
     )
     p.add_argument("ref", metavar="REF", help="image reference, e.g. sktest/plain:1")
     _cache_option(p)
