@@ -242,6 +242,33 @@ def test_symlink_chains_stay_inside(tmp_path: Path, case: str) -> None:
         assert not (area / name / "PWNED").exists(), name
 
 
+def test_a_resumed_build_still_knows_every_symlink(tmp_path: Path) -> None:
+    """A rebuild that changes only files resumes after the images: the guard must still know
+    the harmless-looking x -> y, not only the leaving y, to resolve a files entry below x."""
+    store = ImageStore(tmp_path / "store")
+    put_raw_image(
+        store, "docker.io/hostile/chain:1", [layer(("y", "symlink", "/z"), ("x", "symlink", "y"))]
+    )
+    names = []
+    for i, path in enumerate(("x/first", "x/PWNED")):
+        lines: list[str] = []
+        out = tmp_path / f"out{i}"
+        out.mkdir()
+        (tar,) = build(
+            Spec(init=["docker.io/hostile/chain:1"], files=[FileSpec(path=path, contents="p")]),
+            base_dir=tmp_path,
+            formats=("tar",),
+            out_dir=out,
+            cache_dir=tmp_path / "store",
+            arch="amd64",
+            progress=lines.append,
+        )
+        names.append([skgen.norm_path(m["name"]) for m in skgen.read_tar(str(tar))])
+    assert "Reusing the unchanged part of the previous build" in lines
+    assert "x/first" not in names[0] and "z/first" in names[0]
+    assert "x/PWNED" not in names[1] and "z/PWNED" in names[1]
+
+
 def _small_system(tmp_path: Path) -> tuple[Spec, Path]:
     store = ImageStore(tmp_path / "store")
     kernel = synth.put_image(store, [{"kernel": b"K" * 4096, "kernel.tar": _modules()}])
