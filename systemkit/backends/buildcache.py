@@ -28,7 +28,7 @@ from systemkit.outputs.pgzip import GzipState
 from systemkit.spec.codec import canonical_json, to_data
 from systemkit.spec.types import Spec
 
-VERSION = 3
+VERSION = 4
 KEEP = 2
 
 
