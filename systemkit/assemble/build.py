@@ -143,7 +143,7 @@ class AssembleResult:
     """ref -> root digest (manifest or index) of every image used."""
     files_offset: int | None = None
     """Bytes of the stream before the files section."""
-    escaping: list[tuple[str, str, str]] = attrs.Factory(list)
+    links: list[tuple[str, str, str]] = attrs.Factory(list)
     """Every symlink (path, target, root) as the guard knew it before the files section (all of
     them, not only those leaving their destination: a later member may chain through any)."""
 
@@ -235,15 +235,15 @@ class Assembler:
             writer.add(hdr, body)
             self.result.members += 1
         self.result.files_offset = writer.bytes_written
-        self.result.escaping = sorted((p, t, r) for p, (t, r) in self.guard.links.items())
+        self.result.links = sorted((p, t, r) for p, (t, r) in self.guard.links.items())
         return self.write_files(writer)
 
     def write_files(
-        self, writer: TarWriter, escaping: Iterable[tuple[str, str, str]] = ()
+        self, writer: TarWriter, links: Iterable[tuple[str, str, str]] = ()
     ) -> AssembleResult:
-        """Write the files section and close the stream (``escaping``: the guard's symlinks
-        left by the part of the stream written before, when resuming)."""
-        self.guard.links.update((p, (t, r)) for p, t, r in escaping)
+        """Write the files section and close the stream (``links``: every symlink the guard saw
+        in the part of the stream written before, when resuming)."""
+        self.guard.links.update((p, (t, r)) for p, t, r in links)
         for hdr, body in self._files_section():
             writer.add(hdr, body)
             self.result.members += 1

@@ -28,7 +28,7 @@ from systemkit.outputs.pgzip import GzipState
 from systemkit.spec.codec import canonical_json, to_data
 from systemkit.spec.types import Spec
 
-VERSION = 4
+VERSION = 5
 KEEP = 2
 
 
@@ -53,7 +53,7 @@ class CacheEntry:
 
     dir: Path
     files_offset: int
-    escaping: tuple[tuple[str, str, str], ...]
+    links: tuple[tuple[str, str, str], ...]
     cmdline: str | None = None
     checkpoint: InitrdCheckpoint | None = None
 
@@ -91,7 +91,7 @@ class BuildCache:
             return CacheEntry(
                 path,
                 state["files_offset"],
-                tuple((str(p), str(t), str(r)) for p, t, r in state["escaping"]),
+                tuple((str(p), str(t), str(r)) for p, t, r in state["links"]),
                 state.get("cmdline"),
                 checkpoint,
             )
@@ -103,7 +103,7 @@ class BuildCache:
         key: str,
         tar: Path,
         files_offset: int,
-        escaping: list[tuple[str, str, str]],
+        links: list[tuple[str, str, str]],
         parts: InitrdParts | None,
         tar_is_scratch: bool = False,
     ) -> None:
@@ -123,7 +123,7 @@ class BuildCache:
             state: dict[str, Any] = {
                 "v": VERSION,
                 "files_offset": files_offset,
-                "escaping": escaping,
+                "links": links,
             }
             if not moved:
                 linked = _link(tar, tmp / "prefix.tar")

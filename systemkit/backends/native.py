@@ -144,14 +144,14 @@ class NativeBackend:
                             copy_range(prefix, fh, start)
                     writer = TarWriter(fh)
                     writer.bytes_written = start
-                    asm.write_files(writer, entry.escaping)
-                files_offset, escaping = entry.files_offset, list(entry.escaping)
+                    asm.write_files(writer, entry.links)
+                files_offset, links = entry.files_offset, list(entry.links)
                 parts = self._resumed_parts(entry, tar_path, start, outs) if needs_kernel else None
             else:
                 with tar_path.open("wb") as fh:
                     result = asm.write(TarWriter(fh))
                 assert result.files_offset is not None
-                files_offset, escaping = result.files_offset, result.escaping
+                files_offset, links = result.files_offset, result.links
                 parts = None
             save = cache is not None and (
                 entry is None or (needs_kernel and entry.checkpoint is None)
@@ -159,7 +159,7 @@ class NativeBackend:
             parts = write_formats(tar_path, formats, outs, request.name, parts)
             if cache is not None and save:
                 try:
-                    cache.save(key, tar_path, files_offset, escaping, parts, "tar" not in formats)
+                    cache.save(key, tar_path, files_offset, links, parts, "tar" not in formats)
                 except OSError as exc:
                     progress(f"warning: could not save the rebuild cache: {exc}")
             paths = outs.commit()
