@@ -24,9 +24,11 @@ if [ "${DEMO_SKIP_SETUP:-}" != 1 ]; then
   step "set up"
   bash scripts/setup.sh
 fi
+VENV=${SYSTEMKIT_VENV:-$PWD/.venv}
+export PATH="$VENV/bin:$PATH"   # systemkit and its Python, from the project's virtual environment
 
 step "make the hello images from Debian packages -> $IMAGES"
-python3 examples/hello/make_images.py "$IMAGES"
+python examples/hello/make_images.py "$IMAGES"
 
 step "import them into the image store $SYSTEMKIT_CACHE"
 systemkit cache import "$IMAGES"/*.oci.tar

@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# Set up a fresh Debian 12 machine for systemkit: system packages, then systemkit itself (editable,
-# with the dev extras). Idempotent: safe to run again. Needs root (or sudo) for apt-get.
+# Set up a fresh Debian 12 machine for systemkit: system packages, then systemkit itself in the
+# project's own virtual environment (.venv, editable, with the dev extras). Works with Debian's own
+# python3 (PEP 668: nothing is installed into the system Python). Idempotent: safe to run again.
+# Needs root (or sudo) for apt-get. Environment: SYSTEMKIT_VENV (default: .venv in this checkout).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(
+  python3 python3-venv # the interpreter and venv (Debian's python3 has no ensurepip without it)
   docker.io            # Docker Engine: the docker backend and its tests
   docker-registry      # an OCI registry on 127.0.0.1 for the registry tests
   qemu-system-x86      # boots the built systems
@@ -28,6 +31,12 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-python3 -m pip install -q --disable-pip-version-check -e ".[dev]" --config-settings editable_mode=compat 2>&1 | grep -v -E "^WARNING: (Running pip as|Location)" || true
-python3 -c "import systemkit" >/dev/null
-echo "setup: ok"
+VENV=${SYSTEMKIT_VENV:-$PWD/.venv}
+if [ ! -x "$VENV/bin/python" ]; then
+  echo "setup: creating the virtual environment $VENV with $(command -v python3)"
+  python3 -m venv "$VENV"
+fi
+"$VENV/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip
+"$VENV/bin/python" -m pip install -q --disable-pip-version-check -e ".[dev]"
+# Import the installed package from outside the checkout, so the check fails when the install did.
+(cd / && "$VENV/bin/python" -c "import systemkit, sys; print('setup: ok:', systemkit.__file__, 'in', sys.prefix)")
