@@ -11,8 +11,16 @@ from typing import Any
 
 import attrs
 
-from systemkit.cli.common import add_input_arguments, load_input
+from systemkit.cli.common import (
+    UsageError,
+    add_input_arguments,
+    load_input,
+    load_many,
+    output_file_name,
+)
 from systemkit.diagnostics import Severity, UserError
+from systemkit.spec.codec import spec_digest
+from systemkit.variants.select import Selection, selection_of
 
 NAME = "build"
 HELP = "build a system into artifacts (tar, kernel+initrd, tar-kernel-initrd)"
@@ -40,6 +48,15 @@ Examples:
   systemkit build examples/hello/system.py --format kernel+initrd --dir out/hello
   systemkit build minimal.yml extra.yml --format tar --dir out
   systemkit build examples/variants/system.py --system acme-qemu --backend docker
+  systemkit build examples/variants/system.py --all -j 2 --dir out
+  systemkit build examples/variants/system.py --all --executor dask --scheduler tcp://HOST:8786
+
+Several systems (--all, a glob, a repeated --system) are loaded once and built in parallel
+(-j N worker processes, or a Dask cluster): system NAME's artifacts go to DIR/NAME/, named as
+a single build names them. Systems with the same spec digest are built once and the others
+get hard links (or copies) of its artifacts. A system that fails does not stop the others; a
+summary table (built / reused / failed, time) follows, and the exit status is 1 when any
+failed.
 """
 
 
@@ -62,6 +79,30 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--pull", action="store_true", help="always pull images")
     parser.add_argument("--quiet", "-q", action="store_true", help="print no progress")
     parser.add_argument("--strict", action="store_true", help="treat check warnings as errors")
+    many = parser.add_argument_group(
+        "several systems (--all, a glob, a repeated --system)",
+        "each system's artifacts go to DIR/NAME/; identical specs are built once",
+    )
+    many.add_argument(
+        "-j",
+        "--jobs",
+        type=int,
+        metavar="N",
+        help="worker processes building at once (default: the number of cores; 1 builds in "
+        "this process)",
+    )
+    many.add_argument(
+        "--executor",
+        choices=("local", "dask"),
+        default="local",
+        help="where the builds run: local worker processes (default), or a dask.distributed "
+        "cluster (pip install systemkit[dask]) given by --scheduler",
+    )
+    many.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="the Dask scheduler for --executor dask, e.g. tcp://HOST:8786",
+    )
     parser.add_argument(
         "--linuxkit-bin",
         type=Path,
@@ -157,6 +198,11 @@ def _run_checks(
 def run(args: argparse.Namespace) -> int:
     from systemkit.backends import build
 
+    selection = selection_of(args)
+    if not selection.single:
+        return _run_many(args, selection)
+    if args.executor != "local" or args.jobs is not None:
+        raise UsageError("-j and --executor build several systems: use --all or --system GLOB")
     lowered = load_input(list(args.files), args.system)
     formats = _formats(args.format)
     _run_checks(lowered, formats, args.strict, args.quiet, args.cache)
@@ -186,3 +232,94 @@ def run(args: argparse.Namespace) -> int:
     for path in paths:
         print(path)
     return 0
+
+
+def _run_many(args: argparse.Namespace, selection: Selection) -> int:
+    """``build --all``: every selected system into DIR/NAME/, in parallel, a summary table."""
+    from systemkit.check import errors_in, render_text, run_checks
+    from systemkit.variants.build import BuildReport, LocalExecutor, SystemResult, build_many
+    from systemkit.variants.checks import group_findings
+
+    if args.name:
+        raise UsageError("--name names one system's outputs; several are named after themselves")
+    if args.jobs is not None and args.jobs < 1:
+        raise UsageError("-j needs a number of workers of at least 1")
+    executor: Any
+    if args.executor == "dask":
+        if not args.scheduler:
+            raise UsageError("--executor dask needs --scheduler tcp://HOST:PORT")
+        from systemkit.variants.dask import DaskExecutor
+
+        executor = DaskExecutor(args.scheduler)
+    else:
+        if args.scheduler:
+            raise UsageError("--scheduler goes with --executor dask")
+        executor = LocalExecutor(args.jobs)
+    many = load_many(list(args.files), selection)
+    for name in (lw.name or "system" for lw in many):
+        output_file_name(name)
+    formats = _formats(args.format)
+    labels = _labels(args.cache)
+    per_system = []
+    ready = []
+    failed_early: list[tuple[str, str]] = []
+    for lowered in many:
+        diags = run_checks(lowered, formats=formats, labels=labels)
+        per_system.append((lowered.name or "system", diags))
+        fatal = errors_in(diags, strict=args.strict)
+        if fatal:
+            first = fatal[0]
+            failed_early.append(
+                (lowered.name or "system", f"check: [{first.code}] {first.message}")
+            )
+        else:
+            ready.append(lowered)
+    shown = [f for f in group_findings(per_system) if f.diagnostic.severity != Severity.INFO]
+    if shown and not args.quiet:
+        text = render_text(
+            [f.diagnostic for f in shown], systems=[f.systems for f in shown], total=len(many)
+        )
+        sys.stderr.write(text)
+    if args.linuxkit_bin is not None:
+        os.environ["SYSTEMKIT_LINUXKIT_BIN"] = str(args.linuxkit_bin)
+    distinct = len({spec_digest(lw.spec) for lw in ready})
+    if not args.quiet:
+        print(
+            f"Building {len(many)} systems ({distinct} distinct specs) into {args.dir}/NAME/ "
+            f"with {_workers(executor)}",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    def report(result: SystemResult, done: int, total: int) -> None:
+        if args.quiet:
+            return
+        what = {
+            "built": f"built in {result.seconds:.1f}s",
+            "reused": f"reused the build of {result.same_as}",
+            "failed": f"FAILED: {result.error.splitlines()[0] if result.error else ''}",
+        }[result.status]
+        print(f"[{done}/{total}] {result.name}: {what}", file=sys.stderr, flush=True)
+
+    summary: BuildReport = build_many(
+        ready,
+        out_dir=args.dir,
+        formats=formats,
+        backend=args.backend,
+        arch=args.arch,
+        cache_dir=args.cache,
+        pull=bool(args.pull),
+        executor=executor,
+        failed_early=failed_early,
+        report=report,
+    )
+    sys.stdout.write(summary.table())
+    sys.stdout.flush()
+    return 1 if summary.failed else 0
+
+
+def _workers(executor: Any) -> str:
+    jobs = getattr(executor, "jobs", None)
+    if jobs is not None:
+        return f"{jobs} worker process{'es' if jobs != 1 else ''}"
+    return f"the Dask cluster at {getattr(executor, 'address', '?')}"
