@@ -102,6 +102,7 @@ _code("SK054", E, "loader", "the `system.py` defines no system")
 _code("SK055", E, "loader", "no system of the name given with `--system`")
 _code("SK056", E, "loader", "several systems are defined and no `--system` chooses one")
 _code("SK057", E, "loader", "no input, or a mix of input files that cannot be combined")
+_code("SK058", E, "loader", "a `matrix()` whose system names cannot be made or collide")
 
 # --- value rules (systemkit.validate) -----------------------------------------------------------
 _code("SK101", E, "value", "unknown capability name")
@@ -174,6 +175,7 @@ _code("SK260", E, "rule", "`command` whose program word is empty or contains whi
 _code("SK262", W, "rule", "duplicate rlimit")
 _code("SK263", E, "rule", "rlimit soft value above its hard value")
 _code("SK264", E, "rule", "device without major/minor (c, b) or without mode")
+_code("SK265", E, "rule", "a sysctl runc refuses: not namespaced, or its namespace is the host's")
 _code(
     "SK266",
     E,
