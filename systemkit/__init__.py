@@ -52,6 +52,7 @@ from systemkit.model import (
 )
 from systemkit.spec.lowered import Lowered
 from systemkit.spec.types import Spec
+from systemkit.variants.matrix import matrix
 
 __version__ = "0.1.0"
 
@@ -141,4 +142,5 @@ __all__ = [
     "evolve",
     "load",
     "lower",
+    "matrix",
 ]

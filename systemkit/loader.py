@@ -29,7 +29,8 @@ YAML_SUFFIXES = (".yml", ".yaml")
 
 # Codes of loading problems: SK050 not loadable as Python, SK051 syntax error, SK052 exception
 # raised by the user's code, SK053 no such file, SK054 no system defined, SK055 no system of that
-# name, SK056 several systems and no --system, SK057 a mix of inputs that cannot be combined.
+# name, SK056 several systems and no --system, SK057 a mix of inputs that cannot be combined,
+# SK058 a matrix() whose names cannot be made or collide (systemkit/variants/).
 
 
 def _user_traceback(tb: TracebackType | None) -> tuple[str, Location | None]:
@@ -166,30 +167,24 @@ def load(path: str | Path) -> dict[str, System]:
 
 
 def select(found: Mapping[str, System], name: str | None, path: Path) -> tuple[str, System]:
-    """Pick one system by ``--system NAME`` (default: the only one, or ``system``)."""
-    if name is not None:
-        if name not in found:
-            raise UserError(
-                Diagnostic(
-                    "SK055",
-                    Severity.ERROR,
-                    f"{path} has no system named {name!r} (it has: {', '.join(sorted(found))})",
-                )
+    """Pick one system by ``--system NAME`` (default: the only one, or ``system``).
+
+    ``name`` may be a glob that matches exactly one system. The rules (and the "did you mean"
+    of a name that matches nothing) are :mod:`systemkit.variants.select`'s.
+    """
+    from systemkit.variants.select import Selection, match_names
+
+    names = match_names(list(found), Selection((name,) if name else ()), str(path))
+    if len(names) != 1:
+        raise UserError(
+            Diagnostic(
+                "SK056",
+                Severity.ERROR,
+                f"--system {name!r} matches {len(names)} systems of {path}; this command "
+                "works on one",
             )
-        return name, found[name]
-    if len(found) == 1:
-        ((only, system),) = found.items()
-        return only, system
-    if "system" in found:
-        return "system", found["system"]
-    raise UserError(
-        Diagnostic(
-            "SK056",
-            Severity.ERROR,
-            f"{path} defines several systems ({', '.join(sorted(found))}): choose one with "
-            "--system NAME",
         )
-    )
+    return names[0], found[names[0]]
 
 
 def load_collecting(path: Path) -> tuple[dict[str, System], list[Diagnostic]]:
