@@ -18,6 +18,7 @@ from systemkit.check import (
     process,
     refs,
     suppress,
+    sysctls,
     system,
     values,
 )
@@ -37,6 +38,7 @@ ALL_RULES = (
     *refs.RULES,
     *files.RULES,
     *process.RULES,
+    *sysctls.RULES,
     *system.RULES,
     *compat.RULES,
 )
