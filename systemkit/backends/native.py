@@ -11,12 +11,12 @@ from systemkit.assemble.build import Assembler, BuildError, ResolvedLike
 from systemkit.assemble.tarstream import TarWriter
 from systemkit.assemble.verify import GunzipStream, VerifiedBlob
 from systemkit.backends.base import BuildRequest
-from systemkit.backends.buildcache import BuildCache, CacheEntry, spec_key
+from systemkit.backends.buildcache import BuildCache, CacheEntry, ResumePoint, point_keys
 from systemkit.diagnostics import SystemkitError, UserError
 from systemkit.images import mediatypes as mt
 from systemkit.images.store import ImageStore
 from systemkit.outputs import FORMATS, NEEDS_KERNEL, AtomicOutputs, write_formats
-from systemkit.outputs.formats import InitrdParts, copy_range, resume_initrd
+from systemkit.outputs.formats import InitrdParts, copy_range, initrd_parts, resume_initrd
 from systemkit.spec.types import Spec
 
 
@@ -120,18 +120,23 @@ class NativeBackend:
         for ref in image_refs(spec):
             asm.resolve(ref)
         cache = BuildCache(store.root / ".build-cache") if self.use_cache else None
-        key = spec_key(spec, dict(sorted(asm.result.images.items())), request.arch)
-        entry = cache.lookup(key) if cache is not None else None
-        if entry is not None and needs_kernel and entry.checkpoint is None:
-            entry = None
+        keys = point_keys(spec, dict(sorted(asm.result.images.items())), request.arch)
+        key = keys[-1]
+        entry = cache.lookup_points(keys, initrd=needs_kernel) if cache is not None else None
+        points: dict[int, ResumePoint] = {}
         with AtomicOutputs(out_dir) as outs:
             tar_path = (
                 outs.temp(f"{request.name}.tar") if "tar" in formats else outs.scratch("fs.tar")
             )
             if entry is not None:
-                progress("Reusing the unchanged part of the previous build")
-                # Without a tar output only the files section is needed (for the initrd).
-                start = entry.files_offset if "tar" in formats else 0
+                progress(
+                    "Reusing the unchanged part of the previous build"
+                    if entry.last
+                    else f"Reusing the unchanged part of an earlier build (up to "
+                    f"{asm.resume_points()[entry.point]})"
+                )
+                # Without a tar output only the rest of the stream is needed (for the initrd).
+                start = entry.offset if "tar" in formats else 0
                 with tar_path.open("wb") as fh:
                     if start:
                         # copy_file_range: in the kernel, and extent-sharing on reflink
@@ -140,22 +145,38 @@ class NativeBackend:
                             copy_range(prefix, fh, start)
                     writer = TarWriter(fh)
                     writer.bytes_written = start
-                    asm.write_files(writer, entry.links)
+                    result = asm.write_from(writer, entry.point, entry.bundles, entry.links)
                 files_offset, links = entry.files_offset, list(entry.links)
                 parts = self._resumed_parts(entry, tar_path, start, outs) if needs_kernel else None
             else:
                 with tar_path.open("wb") as fh:
-                    result = asm.write(TarWriter(fh))
+                    writer = TarWriter(fh)
+
+                    def record(point: int) -> None:
+                        bundles, known = asm.resume_state()
+                        points[point] = ResumePoint(writer.bytes_written, bundles, known)
+
+                    asm.on_resume_point = record
+                    result = asm.write(writer)
                 assert result.files_offset is not None
                 files_offset, links = result.files_offset, result.links
-                parts = None
+                parts = initrd_parts(tar_path, outs, asm.resume_points()) if needs_kernel else None
             save = cache is not None and (
                 entry is None or (needs_kernel and entry.checkpoint is None)
             )
             parts = write_formats(tar_path, formats, outs, request.name, parts)
             if cache is not None and save:
                 try:
-                    cache.save(key, tar_path, files_offset, links, parts, "tar" not in formats)
+                    cache.save(
+                        key,
+                        tar_path,
+                        files_offset,
+                        links,
+                        parts,
+                        "tar" not in formats,
+                        points,
+                        keys,
+                    )
                 except OSError as exc:
                     progress(f"warning: could not save the rebuild cache: {exc}")
             paths = outs.commit()
