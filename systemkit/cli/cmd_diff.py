@@ -69,7 +69,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     selection = selection_of(args)
-    if args.b is None and not selection.single:
+    if args.b is not None and not selection.single:
+        raise UsageError("--all and globs summarise the systems of one file: give only A")
+    if not selection.single:
         if args.system_b:
             raise UsageError("--system-b compares two systems; it cannot go with --all or a glob")
         return _summary(args, load_many([args.a], selection))

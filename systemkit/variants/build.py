@@ -12,6 +12,8 @@
    machine, ``-j N``) or :class:`systemkit.variants.dask.DaskExecutor` (a ``dask.distributed``
    cluster); each worker runs :func:`run_job`, which builds one system with a backend and
    returns a :class:`BuildOutcome` (as JSON) instead of raising;
+   The first job runs alone, the rest after it: its full build seeds the build cache
+   (:mod:`systemkit.backends.buildcache`) that variants sharing a prefix with it resume from;
 4. reports each system as it finishes and returns a :class:`BuildReport` (built / reused /
    failed, times) whose table the CLI prints.
 
@@ -346,7 +348,13 @@ def build_many(
         done += 1
         if report is not None:
             report(results[name], done, total)
-    for text in executor.run(jobs):
+    def outcomes() -> Iterator[str]:
+        # The first system alone, then the rest: its build leaves the build cache entry the
+        # others resume from (started together, every worker would build from scratch).
+        yield from executor.run(jobs[:1])
+        yield from executor.run(jobs[1:])
+
+    for text in outcomes():
         outcome = BuildOutcome.from_json(text)
         if not outcome.ok:
             _remove_if_empty(out_dir / outcome.name)
