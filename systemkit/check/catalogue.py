@@ -31,6 +31,8 @@ class Example:
     text: str
     lang: str = "yaml"
     formats: tuple[str, ...] = ()
+    lock: str = ""
+    """A ``systemkit.lock`` next to the file (rules that need to know the images)."""
 
 
 @attrs.frozen
@@ -74,6 +76,24 @@ def _r(
     return Rule(code, severity, summary or VALUE_RULES[code], rationale, bad, good, group)
 
 
+def _locked(example: Example, ref: str, entrypoint: list[str] | None) -> Example:
+    """``example`` with a lock that knows ``ref``: no label, this Entrypoint, no Cmd."""
+    from systemkit.images.lock import Lock, LockedImage
+
+    digest = "sha256:" + "0" * 64
+    entry = LockedImage(
+        ref=ref,
+        digest=digest,
+        media_type="application/vnd.oci.image.manifest.v1+json",
+        platforms={"linux/amd64": digest, "linux/arm64": digest},
+        platform="linux/amd64",
+        label=None,
+        config={"Entrypoint": entrypoint},
+    )
+    return attrs.evolve(example, lock=Lock({ref: entry}).to_bytes().decode())
+
+
+_NOCMD = "example.com/nocmd:1"
 _VOL = "volumes:\n  - name: data\n"
 _GETTY = "linuxkit/getty:a86d74c8f89be8956330c3b115b0b1f2e09ef6e0"
 
@@ -324,6 +344,19 @@ RULES: tuple[Rule, ...] = (
         _y(_svc('binds: ["/var/log:/var/log", "/etc:/etc:ro"]')),
         W,
         "`binds.add` is ignored because `binds` is set",
+    ),
+    _r(
+        "SK214",
+        "process",
+        "A container without `command` runs its label's command, else the image's Entrypoint "
+        "and Cmd; when the image has none of them runc has nothing to run and the system "
+        "fails at boot. Known only with a lock (`systemkit lock`) or a stored image.",
+        _locked(_y(_svc("env: [A=1]", "example.com/nocmd:1")), "example.com/nocmd:1", None),
+        _locked(
+            _y(_svc("command: [/bin/app]", "example.com/nocmd:1")), "example.com/nocmd:1", None
+        ),
+        W,
+        "the container has nothing to run (no command, no Entrypoint/Cmd)",
     ),
     # --- mounts -------------------------------------------------------------------------------
     _r(
