@@ -10,6 +10,7 @@ manifest for the platform built for); each names the reference at the user's lin
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import attrs
 
@@ -48,7 +49,8 @@ def _replace(spec: st.Spec, path: str, ref: str) -> st.Spec:
         items[index] = ref
     else:
         items[index] = attrs.evolve(items[index], image=ref)
-    return attrs.evolve(spec, **{head: items})
+    changes: dict[str, Any] = {head: items}
+    return attrs.evolve(spec, **changes)
 
 
 def pin(lowered: Lowered, lock: Lock, *, locked: bool = False, arch: str | None = None) -> Lowered:

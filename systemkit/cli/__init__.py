@@ -17,7 +17,18 @@ from types import ModuleType
 
 from systemkit.diagnostics import SystemkitError, UserError
 
-COMMANDS = ("lower", "check", "build", "run", "import", "diff", "schema", "cache")
+COMMANDS = (
+    "lower",
+    "check",
+    "build",
+    "run",
+    "import",
+    "diff",
+    "schema",
+    "cache",
+    "images",
+    "lock",
+)
 """Subcommand modules, in the order ``--help`` lists them."""
 
 

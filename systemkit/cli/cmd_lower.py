@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from systemkit.cli.common import add_input_arguments, load_input, write_output
+from systemkit.cli.locking import add_lock_arguments, with_lock
 from systemkit.spec.codec import spec_bytes, spec_digest
 
 NAME = "lower"
@@ -16,6 +17,9 @@ Load a system.py (or LinuxKit YAML files) and print what it lowers to:
 
   json      the canonical spec: versioned, sorted keys, identical bytes on every machine
   linuxkit  LinuxKit YAML that `linuxkit build` accepts
+
+With a systemkit.lock next to the file, every image reference it has is pinned to its
+locked digest (`name:tag@sha256:...`); --locked fails when the lock lacks one or disagrees.
 
 Examples:
   systemkit lower examples/minimal/system.py
@@ -34,10 +38,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("-o", "--output", type=Path, help="write to this file instead of stdout")
     parser.add_argument("--digest", action="store_true", help="print only the spec's sha256 digest")
+    add_lock_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
-    lowered = load_input(args.files, args.system)
+    lowered = with_lock(load_input(args.files, args.system), list(args.files), args)
     for diag in lowered.diagnostics:
         print(diag.render(), file=sys.stderr)
     if args.digest:
