@@ -192,8 +192,8 @@ RULES: tuple[Rule, ...] = (
         "SK113",
         "process",
         "A sysctl key is dotted (or slashed) words; anything else is refused by runc at boot.",
-        _y(_svc("sysctl:\n  'net ipv4 ip_forward': '1'")),
-        _y(_svc("sysctl:\n  net.ipv4.ip_forward: '1'")),
+        _y(_svc("net: new\nsysctl:\n  'net ipv4 ip_forward': '1'")),
+        _y(_svc("net: new\nsysctl:\n  net.ipv4.ip_forward: '1'")),
     ),
     _r(
         "SK114",
@@ -548,6 +548,18 @@ RULES: tuple[Rule, ...] = (
         _y(_svc("devices:\n  - {path: /dev/fuse, type: c, major: 10, minor: 229}")),
         _y(_svc('devices:\n  - {path: /dev/fuse, type: c, major: 10, minor: 229, mode: "0666"}')),
         summary="device without major/minor (c, b) or without mode",
+    ),
+    _r(
+        "SK265",
+        "process",
+        "runc lets a container set only the sysctls of a namespace of its own (the kernel's "
+        "namespaced sysctls: `net.*` in a network namespace; `kernel.msg*`, `kernel.sem`, "
+        "`kernel.shm*`, `fs.mqueue.*` in an IPC namespace; `kernel.domainname` in a UTS "
+        "namespace) and refuses the rest when the container starts. LinuxKit's default for "
+        "`net`, `ipc` and `uts` is the host's namespace.",
+        _y(_svc("sysctl:\n  net.ipv4.ip_forward: '1'\n  vm.swappiness: '10'")),
+        _y(_svc("net: new\nsysctl:\n  net.ipv4.ip_forward: '1'")),
+        summary="a sysctl runc refuses: not namespaced, or its namespace is the host's",
     ),
     _r(
         "SK266",

@@ -14,6 +14,7 @@ from systemkit.images.archive import import_archive
 from systemkit.images.listing import list_images
 from systemkit.images.registry import pull
 from systemkit.images.store import ImageError, ImageStore
+from systemkit.variants.select import add_selection_arguments
 
 NAME = "cache"
 HELP = "manage the local image store (import, ls, rm, pull)"
@@ -101,9 +102,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         nargs="+",
         help="an image reference (e.g. alpine:3.20), or a system.py / LinuxKit .yml files",
     )
-    p.add_argument(
-        "--system", metavar="NAME", help="which system of FILE (when it defines several)"
-    )
+    add_selection_arguments(p)
     add_lock_arguments(p)
     p.add_argument("--arch", help="architecture to fetch (default: this machine's)")
     p.add_argument(

@@ -17,7 +17,8 @@ digest of the index (or manifest) it names, each platform's manifest digest, and
 config's org.mobyproject.config label and Cmd/Entrypoint/Env/User/WorkingDir. The format is
 JSON, sorted, one fact per line (docs/images.md), so a change reads well in a diff.
 
-Entries already in the lock are kept (an image is asked for again only with --update).
+Entries already in the lock are kept (an image is asked for again only with --update); with
+--all the lock then holds exactly the images of every system of the file (others are dropped).
 A new reference is taken from the image store when it has it, else from its registry (only
 manifests and the config are fetched). Every image that cannot be locked is listed at once.
 
@@ -26,6 +27,7 @@ locked digest; `build --locked` fails when the lock lacks an image or disagrees.
 
 Examples:
   systemkit lock examples/hello/system.py
+  systemkit lock examples/variants/system.py --all         # one lock for every variant
   systemkit lock system.py --update                      # ask the registries again for all
   systemkit lock system.py --update linuxkit/getty       # only this image (any tag)
 """
@@ -94,6 +96,7 @@ def run(args: argparse.Namespace) -> int:
         arch=args.arch,
         previous=previous,
         update=update,
+        prune=bool(getattr(args, "all", False)),
         insecure=args.insecure_registry,
         on_entry=report,
     )

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import attrs
 
-from systemkit.cli.common import load_input
+from systemkit.cli.common import load_many
 from systemkit.cli.locking import with_lock
 from systemkit.locking import image_paths
 from systemkit.spec.lowered import Lowered
@@ -24,11 +24,13 @@ class ImageUse:
 
 
 def selected_systems(args: argparse.Namespace, *, lock: bool = True) -> list[Lowered]:
-    """The lowered systems the command's FILE and ``--system`` select (pinned by the lock
-    unless ``lock=False``)."""
+    """The lowered systems the command's FILE and ``--system``/``--all`` select (the file's
+    default system without them), pinned by the lock unless ``lock=False``."""
+    from systemkit.variants.select import selection_of
+
     files = list(args.files)
-    lowered = load_input(files, args.system)
-    return [with_lock(lowered, files, args) if lock else lowered]
+    many = load_many(files, selection_of(args))
+    return [with_lock(lowered, files, args) for lowered in many] if lock else many
 
 
 def image_uses(systems: list[Lowered]) -> list[ImageUse]:
