@@ -222,3 +222,17 @@ def test_images_and_cache_pull_file(
     assert all(r["digest"].startswith("sha256:") for r in rows_json)
     code, out, err = _run(capsys, "cache", "pull", system, "--cache", cache)
     assert code == 0 and "2 of 2 images already stored, pulling 0" in err
+
+
+def test_images_of_every_variant(
+    repo_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    system = str(repo_dir / "examples" / "variants" / "system.py")
+    code, out, err = _run(capsys, "images", system, "--all", "--json", "--cache", str(tmp_path))
+    assert code == 0, err
+    rows = [json.loads(line) for line in out.splitlines()]
+    refs = [r["ref"] for r in rows]
+    assert len(refs) == len(set(refs))
+    users = {u.split(":")[0] for r in rows for u in r["usedBy"]}
+    assert {"acme-qemu", "globex-metal-arm64"} <= users
+    assert not any(r["stored"] for r in rows)
