@@ -14,14 +14,15 @@ from typing import Any
 
 import attrs
 
+from systemkit import codes
 from systemkit.diagnostics import Diagnostic, Severity, UserError
 from systemkit.images.lock import LOCK_FILE, Lock
 from systemkit.images.ref import ImageRef
 from systemkit.spec import types as st
 from systemkit.spec.lowered import Lowered
 
-NOT_LOCKED = "SK630"
-LOCK_DISAGREES = "SK631"
+NOT_LOCKED = codes.NOT_LOCKED.code
+LOCK_DISAGREES = codes.LOCK_DISAGREES.code
 
 
 def image_paths(spec: st.Spec) -> Iterator[tuple[str, str]]:
