@@ -11,6 +11,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+import requests
+
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
@@ -123,3 +125,38 @@ def docker_archive(
 ) -> Path:
     """A docker-archive with ``entries`` as manifest.json and the given members."""
     return write_tar(path, {"manifest.json": doc(entries), **members}, links)
+
+
+def push(
+    host: str,
+    repo: str,
+    tag: str,
+    manifest: dict[str, Any],
+    blobs: Iterable[bytes],
+    auth: tuple[str, str] | None = None,
+) -> None:
+    """Push blobs and a manifest to a registry on 127.0.0.1 (plain HTTP)."""
+    base = f"http://{host}/v2/{repo}"
+    for blob in blobs:
+        start = requests.post(f"{base}/blobs/uploads/", auth=auth, timeout=30)
+        assert start.status_code == 202, start.text
+        location = start.headers["Location"]
+        if location.startswith("/"):
+            location = f"http://{host}{location}"
+        done = requests.put(
+            location,
+            params={"digest": sha(blob)},
+            data=blob,
+            headers={"Content-Type": "application/octet-stream"},
+            auth=auth,
+            timeout=30,
+        )
+        assert done.status_code == 201, done.text
+    resp = requests.put(
+        f"{base}/manifests/{tag}",
+        data=json.dumps(manifest).encode(),
+        headers={"Content-Type": OCI_MANIFEST},
+        auth=auth,
+        timeout=30,
+    )
+    assert resp.status_code == 201, resp.text

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 
 from systemkit.cli import main
 from systemkit.images.errors import ImageError
@@ -230,34 +229,11 @@ def test_gzip_layer_that_is_not_a_tar_fails_the_build_clearly(
     assert list(out.iterdir()) == []
 
 
-def _push(host: str, repo: str, tag: str, manifest: dict[str, Any], blobs: list[bytes]) -> None:
-    base = f"http://{host}/v2/{repo}"
-    for blob in blobs:
-        start = requests.post(f"{base}/blobs/uploads/", timeout=30)
-        assert start.status_code == 202, start.text
-        location = start.headers["Location"]
-        sep = "&" if "?" in location else "?"
-        done = requests.put(
-            f"{location}{sep}digest={a.sha(blob)}",
-            data=blob,
-            headers={"Content-Type": "application/octet-stream"},
-            timeout=30,
-        )
-        assert done.status_code == 201, done.text
-    resp = requests.put(
-        f"{base}/manifests/{tag}",
-        data=json.dumps(manifest).encode(),
-        headers={"Content-Type": a.OCI_MANIFEST},
-        timeout=30,
-    )
-    assert resp.status_code == 201, resp.text
-
-
 def test_too_many_layers_are_refused_at_pull_before_any_download(
     registry: str, tmp_path: Path
 ) -> None:
     manifest, blobs = _many_layers_manifest(MAX_LAYERS + 1)
-    _push(registry, "hardening/many", "1", manifest, blobs)
+    a.push(registry, "hardening/many", "1", manifest, blobs)
     store = ImageStore(tmp_path / "store")
     events: list[str] = []
     with pytest.raises(ImageError, match=f"at most {MAX_LAYERS} are accepted"):
