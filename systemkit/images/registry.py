@@ -25,7 +25,6 @@ import base64
 import hashlib
 import io
 import ipaddress
-import json
 import os
 import re
 import time
@@ -36,6 +35,7 @@ import attrs
 import requests
 import urllib3.exceptions
 
+from systemkit.images import documents
 from systemkit.images import mediatypes as mt
 from systemkit.images.credentials import credentials_for
 from systemkit.images.errors import DigestMismatch, ImageError, ImageNotFound
@@ -48,11 +48,11 @@ from systemkit.images.store import (
     normalise_ref,
     select_platform,
 )
+from systemkit.limits import MAX_MANIFEST_BYTES
 from systemkit.progress import Progress, ProgressEvent, format_size
 
 MANIFEST_ACCEPT = ", ".join([mt.OCI_INDEX, mt.OCI_MANIFEST, mt.DOCKER_LIST, mt.DOCKER_MANIFEST])
 _RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
-_MANIFEST_LIMIT = 4 << 20
 _CHUNK = 1 << 16
 _TRANSIENT: tuple[type[BaseException], ...] = (
     requests.ConnectionError,
@@ -195,9 +195,9 @@ class RegistryClient:
                     "check the credentials in your Docker config"
                 )
             try:
-                body = token_resp.json()
+                body = documents.parse(token_resp.content, "token", MAX_MANIFEST_BYTES)
                 token = body.get("token") or body.get("access_token")
-            except (ValueError, AttributeError):
+            except (ImageError, AttributeError):
                 token = None
         if not isinstance(token, str) or not token:
             raise ImageError(f"registry {self.domain}: the token service returned no token")
@@ -279,21 +279,22 @@ class RegistryClient:
         headers = {"Accept": MANIFEST_ACCEPT, "Accept-Encoding": "identity"}
         with self._send("GET", url, repo, headers=headers, stream=True) as resp:
             self._check(resp, what)
-            data = resp.raw.read(_MANIFEST_LIMIT + 1, decode_content=True)
+            data = resp.raw.read(MAX_MANIFEST_BYTES + 1, decode_content=True)
             header_digest = resp.headers.get("Docker-Content-Digest")
             content_type = resp.headers.get("Content-Type", "").split(";")[0].strip()
-        if len(data) > _MANIFEST_LIMIT:
-            raise ImageError(f"registry {self.domain}: {what} is too large")
+        if len(data) > MAX_MANIFEST_BYTES:
+            raise ImageError(
+                f"registry {self.domain}: {what} is larger than {MAX_MANIFEST_BYTES >> 20} MiB "
+                "(the limit)"
+            )
         digest = "sha256:" + hashlib.sha256(data).hexdigest()
         for claimed in (expect, header_digest):
             if claimed and claimed.startswith("sha256:") and claimed != digest:
                 raise DigestMismatch(
                     f"registry {self.domain}: {what} has digest {digest}, not {claimed}"
                 )
-        try:
-            media_type = json.loads(data).get("mediaType") or content_type
-        except (ValueError, AttributeError):
-            raise ImageError(f"registry {self.domain}: {what} is not a JSON object") from None
+        doc = documents.obj(documents.parse(data, f"registry {self.domain}: {what}"), what)
+        media_type = doc.get("mediaType") or content_type
         if media_type not in mt.ALL_MANIFESTS:
             raise ImageError(
                 f"registry {self.domain}: {what} has unsupported media type {media_type!r}"
@@ -371,12 +372,14 @@ def pull(
             store.put_blob(io.BytesIO(data), child, len(data))
             if progress:
                 progress(_bytes(child, len(data), len(data)))
-    manifest = store.read_json(desc["digest"])
-    if not isinstance(manifest.get("config"), dict):
-        raise ImageError(f"{name}: manifest {desc['digest']} has no config")
-    client.fetch_blob(store, repo, manifest["config"], progress)
-    check_config_platform(name, store.read_json(manifest["config"]["digest"]), want)
-    for layer in manifest.get("layers") or []:
+    # shape and limits (layer count ...) checked before any blob is downloaded
+    config, layers = documents.manifest(
+        store.read_json(desc["digest"]), f"{name}: manifest {desc['digest']}"
+    )
+    client.fetch_blob(store, repo, config, progress)
+    what = f"{name}: image config"
+    check_config_platform(name, documents.config(store.read_json(config["digest"]), what), want)
+    for layer in layers:
         client.fetch_blob(store, repo, layer, progress)
     resolved = store.resolve_descriptor(name, root, want)
     store.tag(name, root)
