@@ -9,6 +9,7 @@ lines that stay. Anywhere else (a pipe, a file, CI, ``TERM=dumb``) each event is
 
 from __future__ import annotations
 
+import threading
 import time
 from types import TracebackType
 from typing import IO, Any
@@ -48,10 +49,15 @@ class ProgressRenderer:
         self._display: Progress | None = None
         self._status: TaskID | None = None
         self._transfers: dict[tuple[str, str], TaskID] = {}
+        self._lock = threading.Lock()
 
     # -- the callback -------------------------------------------------------------------------
 
     def __call__(self, event: ProgressEvent) -> None:
+        with self._lock:  # events may come from several threads (parallel pulls)
+            self._show(event)
+
+    def _show(self, event: ProgressEvent) -> None:
         if not self.live:
             if event.kind != "advance" and event.line:
                 print(event.line, file=self.stream, flush=True)
@@ -71,6 +77,10 @@ class ProgressRenderer:
 
     def close(self) -> None:
         """Clear the live area (the lasting lines stay)."""
+        with self._lock:
+            self._stop()
+
+    def _stop(self) -> None:
         if self._display is not None:
             self._display.stop()
             self._display = None

@@ -8,7 +8,9 @@
   pulled (only that platform is stored, as LinuxKit does). A single-arch image whose config
   names another architecture is refused with :class:`PlatformMismatch`: LinuxKit silently
   uses it, which builds a system that cannot run, so systemkit deliberately does not.
-* 5xx/429 answers and connection errors are retried with exponential backoff (bounded).
+* 5xx/429 answers, timeouts and dropped connections are retried with exponential backoff
+  (bounded). A host name that does not resolve and a refused connection are reported at once:
+  retrying them within seconds does not help (:func:`is_permanent`).
   Blobs stream into the store and are verified; a wrong digest is refused at once (nothing is
   stored), a connection dropped mid-blob is retried, and a name is added only at the end.
 
@@ -22,6 +24,7 @@ a ``step`` per blob already in the store (``  present DIGEST``) and a ``done`` e
 from __future__ import annotations
 
 import base64
+import errno
 import hashlib
 import io
 import ipaddress
@@ -101,10 +104,29 @@ def is_loopback(registry: str) -> bool:
 def _describe(exc: BaseException) -> str:
     """A short reason for a network error (``connection refused``, not a urllib3 repr)."""
     text = str(exc)
-    errno = re.search(r"\[Errno -?\d+\] ([^'\")]+)", text)
-    if errno:
-        return errno.group(1).strip()
+    found = re.search(r"\[Errno -?\d+\] ([^'\")]+)", text)
+    if found:
+        return found.group(1).strip()
     return f"{type(exc).__name__}: {text[:200]}"
+
+
+def is_permanent(exc: BaseException) -> bool:
+    """Whether a network error cannot succeed on an immediate retry: the host name does not
+    resolve, or nothing listens there (connection refused)."""
+    seen: set[int] = set()
+    todo: list[BaseException] = [exc]
+    while todo:
+        err = todo.pop()
+        if id(err) in seen:
+            continue
+        seen.add(id(err))
+        if isinstance(err, (urllib3.exceptions.NameResolutionError, ConnectionRefusedError)):
+            return True
+        if isinstance(err, OSError) and err.errno == errno.ECONNREFUSED:
+            return True
+        nested = [getattr(err, "reason", None), err.__cause__, err.__context__, *err.args]
+        todo.extend(e for e in nested if isinstance(e, BaseException))
+    return False
 
 
 def _api_host(domain: str) -> str:
@@ -237,6 +259,8 @@ class RegistryClient:
                 )
             except _TRANSIENT as exc:
                 problem = _describe(exc)
+                if is_permanent(exc):
+                    raise ImageError(f"registry {self.domain}: {problem}") from None
             else:
                 if resp.status_code == 401 and answer and not challenged:
                     challenged = True
