@@ -53,6 +53,7 @@ from systemkit.codes import (
     Code,
 )
 from systemkit.diagnostics import Diagnostic, Severity, SystemkitError
+from systemkit.progress import Progress, silent, step, warning
 from systemkit.spec.codec import SpecError, from_data, to_data
 from systemkit.spec.types import ImageConfig, ImageSpec, Spec
 
@@ -129,13 +130,6 @@ class Images(Protocol):
     def read_json(self, digest: str) -> Any: ...
 
 
-Progress = Callable[[str], None]
-
-
-def _quiet(_msg: str) -> None:
-    return None
-
-
 @attrs.define
 class AssembleResult:
     """What the assembler found out while writing the stream."""
@@ -177,7 +171,7 @@ class Assembler:
         images: Images,
         *,
         base_dir: Path,
-        progress: Progress = _quiet,
+        progress: Progress = silent,
         honour_opaque: bool = True,
     ) -> None:
         self.spec = spec
@@ -217,7 +211,7 @@ class Assembler:
 
     def _warn(self, msg: str) -> None:
         self.result.warnings.append(msg)
-        self.progress(f"warning: {msg}")
+        self.progress(warning(msg))
 
     def resolve(self, ref: str) -> ResolvedLike:
         if ref not in self._resolved:
@@ -265,7 +259,7 @@ class Assembler:
 
     def _files_section(self) -> Iterator[Member]:
         if self.spec.files:
-            self.progress("Add files:")
+            self.progress(step("Add files:", "files"))
         yield from self._files()
 
     def image_members(self, resume: int | None = None) -> Iterator[Member]:
@@ -278,13 +272,13 @@ class Assembler:
         start = resume or 0
         if resume is None:
             if spec.kernel is not None and spec.kernel.image:
-                self.progress(f"Extract kernel image: {spec.kernel.image}")
+                self.progress(step(f"Extract kernel image: {spec.kernel.image}", "kernel"))
                 yield from self._kernel()
             if spec.init:
-                self.progress("Add init containers:")
+                self.progress(step("Add init containers:", "init"))
             yield from self._init()
             for i, vol in enumerate(spec.volumes):
-                self.progress(f"Add volume: {vol.name}")
+                self.progress(step(f"Add volume: {vol.name}", "volume", vol.name))
                 yield from self._volume(i, vol)
         point = 0
         for section, entries in (
@@ -293,7 +287,7 @@ class Assembler:
             ("services", spec.services),
         ):
             if entries and point + len(entries) > start:
-                self.progress(f"Add {section} containers:")
+                self.progress(step(f"Add {section} containers:", section))
             for i, entry in enumerate(entries):
                 if point >= start:
                     if self.on_resume_point is not None:
@@ -436,7 +430,7 @@ class Assembler:
     def _init(self) -> Iterator[Member]:
         dbs: list[bytes] = []
         for i, ref in enumerate(self.spec.init):
-            self.progress(f"Process init image: {ref}")
+            self.progress(step(f"Process init image: {ref}", "init", ref))
             for hdr, body in self._image(
                 ref, prefix="", location=f"init[{i}]", resolv=RESOLV_SYMLINK
             ):
@@ -577,7 +571,7 @@ class Assembler:
                 f"container name {name!r} is not a usable directory name",
                 where=location,
             )
-        self.progress(f"  Create OCI config for {entry.image}")
+        self.progress(step(f"  Create OCI config for {entry.image}", section, entry.name))
         ref = entry.image
         img = self.resolve(ref)
         yaml = self._yaml_with_volumes(entry, location, spec_path)
@@ -738,7 +732,7 @@ def assemble(
     out: BinaryIO,
     *,
     base_dir: Path,
-    progress: Progress = _quiet,
+    progress: Progress = silent,
     honour_opaque: bool = True,
 ) -> AssembleResult:
     """Write the filesystem tar of ``spec`` to ``out``; image content comes from ``images``."""

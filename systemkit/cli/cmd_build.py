@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +16,7 @@ from systemkit.cli.common import (
     load_many,
     output_file_name,
 )
+from systemkit.cli.locking import add_lock_arguments, with_lock
 from systemkit.diagnostics import Severity, UserError
 from systemkit.spec.codec import spec_digest
 from systemkit.variants.select import Selection, selection_of
@@ -32,13 +31,18 @@ store (images missing from it are pulled from their registry), without Docker or
 Outputs appear atomically in --dir: on an error or Ctrl-C nothing is left behind.
 
 formats (native and docker backends):
-  tar                NAME.tar
-  kernel+initrd      NAME-kernel, NAME-initrd.img, NAME-cmdline (when the cmdline is not empty)
-  tar-kernel-initrd  NAME-initrd.tar
+{formats}
 The linuxkit backend passes any format `linuxkit build` knows (iso-efi, raw-bios, ...).
 
-backends: native (default; daemonless), docker (images through the Docker Engine named by
-DOCKER_HOST / the docker context), linuxkit (runs `linuxkit build` on the emitted YAML).
+backends installed: {backends}. native (default; daemonless), docker (images through the
+Docker Engine named by DOCKER_HOST / the docker context), linuxkit (runs `linuxkit build` on
+the emitted YAML); others register through the `systemkit.backends` entry points.
+
+Progress goes to stderr: on a terminal a live display (steps, transfers, elapsed time),
+elsewhere one plain line per step; --quiet prints none.
+
+With a systemkit.lock next to the file (`systemkit lock FILE`) every image reference is pinned
+to its locked digest; --locked fails when the lock lacks an image or disagrees.
 
 The checks of `systemkit check` run first: errors stop the build (warnings too with --strict).
 NAME defaults to the system's name: the system.py's directory for a file's only `system`, the
@@ -60,15 +64,35 @@ failed.
 """
 
 
+def _description() -> str:
+    """The description, with the formats (``FORMATS``) and backends (entry points) filled in."""
+    from systemkit.backends.registry import available_backends
+    from systemkit.outputs.formats import FORMATS
+
+    width = max(len(f) for f in FORMATS) + 2
+    formats = "\n".join(f"  {name:<{width}} {what}" for name, what in FORMATS.items())
+    return DESCRIPTION.format(formats=formats, backends=", ".join(available_backends()))
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from systemkit.backends.registry import available_backends
+
+    parser.description = _description()
     add_input_arguments(parser)
-    parser.add_argument("--backend", default="native", help="build backend (default: native)")
+    backends = available_backends()
+    parser.add_argument(
+        "--backend",
+        default="native",
+        metavar="{" + ",".join(backends) + "}",
+        help="build backend (default: native)",
+    )
     parser.add_argument(
         "--format",
         "-f",
         action="append",
         metavar="F[,F]",
-        help="output format(s), comma separated or repeated (default: kernel+initrd)",
+        help="output format(s), comma separated or repeated (default: kernel+initrd); "
+        "the backend says which it builds",
     )
     parser.add_argument(
         "--dir", type=Path, default=Path("."), help="output directory (created if missing)"
@@ -79,6 +103,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--pull", action="store_true", help="always pull images")
     parser.add_argument("--quiet", "-q", action="store_true", help="print no progress")
     parser.add_argument("--strict", action="store_true", help="treat check warnings as errors")
+    add_lock_arguments(parser)
     many = parser.add_argument_group(
         "several systems (--all, a glob, a repeated --system)",
         "each system's artifacts go to DIR/NAME/; identical specs are built once",
@@ -130,34 +155,6 @@ def _located(lowered: Any, fn: Any) -> Any:
     return call
 
 
-class _Progress:
-    """Progress on stderr: plain lines, or on a terminal one live status line (step and
-    elapsed time) with warnings and the result kept as lines of their own."""
-
-    def __init__(self, stream: Any) -> None:
-        self.stream = stream
-        self.live = bool(getattr(stream, "isatty", lambda: False)())
-        self.started = time.monotonic()
-        self.shown = False
-
-    def __call__(self, msg: str) -> None:
-        if not self.live:
-            print(msg, file=self.stream, flush=True)
-            return
-        keep = msg.startswith(("warning", "Built"))
-        elapsed = time.monotonic() - self.started
-        text = msg if keep else f"[{elapsed:5.1f}s] {msg.strip()}"
-        self.stream.write("\r\033[K" + text + ("\n" if keep else ""))
-        self.stream.flush()
-        self.shown = not keep
-
-    def done(self) -> None:
-        if self.live and self.shown:
-            self.stream.write("\r\033[K")
-            self.stream.flush()
-            self.shown = False
-
-
 def _formats(values: list[str] | None) -> tuple[str, ...]:
     if not values:
         return ("kernel+initrd",)
@@ -167,28 +164,22 @@ def _formats(values: list[str] | None) -> tuple[str, ...]:
     return tuple(dict.fromkeys(out))
 
 
-def _labels(cache: Path | None) -> Any:
-    """Where the checks look image labels up: the build's store."""
-    if cache is None:
-        return None
-    try:
-        from systemkit.check.labels import LabelSource
-        from systemkit.images.store import ImageStore
-
-        if not (cache / "index.json").is_file():
-            return LabelSource(use_store=False)
-        return LabelSource(store=ImageStore(cache), opened=True)
-    except (ImportError, TypeError):
-        return None
-
-
 def _run_checks(
-    lowered: Any, formats: tuple[str, ...], strict: bool, quiet: bool, cache: Path | None
+    lowered: Any,
+    formats: tuple[str, ...],
+    strict: bool,
+    quiet: bool,
+    cache: Path | None,
+    files: list[Path],
 ) -> None:
-    """The checks gate: errors (and warnings with --strict) stop the build."""
+    """The checks gate: errors (and warnings with --strict) stop the build. Images are known
+    from the lock next to the file and from the build's store."""
     from systemkit.check import gate
+    from systemkit.check.engine import labels_for
 
-    diags = gate(lowered, formats=formats, strict=strict, labels=_labels(cache))
+    labels = labels_for(files, cache) if cache is not None else labels_for(files)
+
+    diags = gate(lowered, formats=formats, strict=strict, labels=labels)
     if not quiet:
         for d in diags:
             if d.severity != Severity.INFO:
@@ -197,23 +188,25 @@ def _run_checks(
 
 def run(args: argparse.Namespace) -> int:
     from systemkit.backends import build
+    from systemkit.cli.progress import ProgressRenderer
 
     selection = selection_of(args)
     if not selection.single:
         return _run_many(args, selection)
     if args.executor != "local" or args.jobs is not None:
         raise UsageError("-j and --executor build several systems: use --all or --system GLOB")
-    lowered = load_input(list(args.files), args.system)
+    lowered = with_lock(load_input(list(args.files), args.system), list(args.files), args)
     formats = _formats(args.format)
-    _run_checks(lowered, formats, args.strict, args.quiet, args.cache)
+    _run_checks(lowered, formats, args.strict, args.quiet, args.cache, list(args.files))
     name = args.name or lowered.name or Path(args.files[0]).stem
     quiet = bool(args.quiet)
 
-    progress = _Progress(sys.stderr)
-
+    options: dict[str, object] = {}
     if args.linuxkit_bin is not None:
-        os.environ["SYSTEMKIT_LINUXKIT_BIN"] = str(args.linuxkit_bin)
-    try:
+        if args.backend != "linuxkit":
+            raise UsageError("--linuxkit-bin is an option of --backend linuxkit")
+        options["binary"] = args.linuxkit_bin
+    with ProgressRenderer(sys.stderr) as progress:
         paths = _located(lowered, build)(
             lowered.spec,
             base_dir=lowered.base_dir,
@@ -226,9 +219,8 @@ def run(args: argparse.Namespace) -> int:
             pull=bool(args.pull),
             progress=None if quiet else progress,
             quiet=quiet,
+            backend_options=options,
         )
-    finally:
-        progress.done()
     for path in paths:
         print(path)
     return 0
@@ -237,7 +229,9 @@ def run(args: argparse.Namespace) -> int:
 def _run_many(args: argparse.Namespace, selection: Selection) -> int:
     """``build --all``: every selected system into DIR/NAME/, in parallel, a summary table."""
     from systemkit.check import errors_in, render_text, run_checks
-    from systemkit.variants.build import BuildReport, LocalExecutor, SystemResult, build_many
+    from systemkit.cli.progress import ProgressRenderer
+    from systemkit.progress import step
+    from systemkit.variants.build import LocalExecutor, build_many
     from systemkit.variants.checks import group_findings
 
     if args.name:
@@ -255,11 +249,14 @@ def _run_many(args: argparse.Namespace, selection: Selection) -> int:
         if args.scheduler:
             raise UsageError("--scheduler goes with --executor dask")
         executor = LocalExecutor(args.jobs)
-    many = load_many(list(args.files), selection)
+    files = list(args.files)
+    many = [with_lock(lw, files, args) for lw in load_many(files, selection)]
     for name in (lw.name or "system" for lw in many):
         output_file_name(name)
     formats = _formats(args.format)
-    labels = _labels(args.cache)
+    from systemkit.check.engine import labels_for
+
+    labels = labels_for(files, args.cache) if args.cache is not None else labels_for(files)
     per_system = []
     ready = []
     failed_early: list[tuple[str, str]] = []
@@ -280,39 +277,35 @@ def _run_many(args: argparse.Namespace, selection: Selection) -> int:
             [f.diagnostic for f in shown], systems=[f.systems for f in shown], total=len(many)
         )
         sys.stderr.write(text)
+    options: dict[str, str] = {}
     if args.linuxkit_bin is not None:
-        os.environ["SYSTEMKIT_LINUXKIT_BIN"] = str(args.linuxkit_bin)
+        if args.backend != "linuxkit":
+            raise UsageError("--linuxkit-bin is an option of --backend linuxkit")
+        options["binary"] = str(Path(args.linuxkit_bin).resolve())
     distinct = len({spec_digest(lw.spec) for lw in ready})
-    if not args.quiet:
-        print(
-            f"Building {len(many)} systems ({distinct} distinct specs) into {args.dir}/NAME/ "
-            f"with {_workers(executor)}",
-            file=sys.stderr,
-            flush=True,
+    with ProgressRenderer(sys.stderr) as renderer:
+        progress = None if args.quiet else renderer
+        if progress is not None:
+            progress(
+                step(
+                    f"Building {len(many)} systems ({distinct} distinct specs) into "
+                    f"{args.dir}/NAME/ with {_workers(executor)}",
+                    "build",
+                )
+            )
+        summary = build_many(
+            ready,
+            out_dir=args.dir,
+            formats=formats,
+            backend=args.backend,
+            arch=args.arch,
+            cache_dir=args.cache,
+            pull=bool(args.pull),
+            executor=executor,
+            failed_early=failed_early,
+            progress=progress,
+            backend_options=options,
         )
-
-    def report(result: SystemResult, done: int, total: int) -> None:
-        if args.quiet:
-            return
-        what = {
-            "built": f"built in {result.seconds:.1f}s",
-            "reused": f"reused the build of {result.same_as}",
-            "failed": f"FAILED: {result.error.splitlines()[0] if result.error else ''}",
-        }[result.status]
-        print(f"[{done}/{total}] {result.name}: {what}", file=sys.stderr, flush=True)
-
-    summary: BuildReport = build_many(
-        ready,
-        out_dir=args.dir,
-        formats=formats,
-        backend=args.backend,
-        arch=args.arch,
-        cache_dir=args.cache,
-        pull=bool(args.pull),
-        executor=executor,
-        failed_early=failed_early,
-        report=report,
-    )
     sys.stdout.write(summary.table())
     sys.stdout.flush()
     return 1 if summary.failed else 0

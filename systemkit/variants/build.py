@@ -14,7 +14,8 @@
    returns a :class:`BuildOutcome` (as JSON) instead of raising;
    The first job runs alone, the rest after it: its full build seeds the build cache
    (:mod:`systemkit.backends.buildcache`) that variants sharing a prefix with it resume from;
-4. reports each system as it finishes and returns a :class:`BuildReport` (built / reused /
+4. reports each system as it finishes (a :class:`~systemkit.progress.ProgressEvent` naming
+   the system) and returns a :class:`BuildReport` (built / reused /
    failed, times) whose table the CLI prints.
 
 Artifacts of system NAME go to ``DIR/NAME/`` named as a single build names them
@@ -30,13 +31,14 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from pathlib import Path
 from typing import Literal, Protocol
 
 import attrs
 
+from systemkit.progress import Progress, ProgressEvent
 from systemkit.spec.codec import spec_bytes, spec_digest
 from systemkit.spec.lowered import Lowered
 
@@ -60,6 +62,8 @@ class BuildJob:
     arch: str | None = None
     cache_dir: str | None = None
     pull: bool = False
+    backend_options: dict[str, str] = attrs.Factory(dict)
+    """Options of the backend (``{"binary": PATH}`` for ``linuxkit``), as strings."""
 
     def to_json(self) -> str:
         return json.dumps(attrs.asdict(self), sort_keys=True)
@@ -120,6 +124,7 @@ def run_job(job_json: str) -> str:
             pull=job.pull,
             progress=None,
             quiet=True,
+            backend_options=job.backend_options or None,
         )
     except UserError as exc:
         first = exc.diagnostics[0] if exc.diagnostics else None
@@ -247,8 +252,14 @@ class BuildReport:
         return "\n".join(rows) + "\n"
 
 
-Report = Callable[[SystemResult, int, int], None]
-"""Called as each system finishes: (result, systems done so far, systems in all)."""
+def result_event(result: SystemResult, done: int, total: int) -> ProgressEvent:
+    """The progress event of one finished system (``[NAME] built in 1.2s (3/50)``)."""
+    what = {
+        "built": f"built in {result.seconds:.1f}s",
+        "reused": f"reused the build of {result.same_as}",
+        "failed": f"FAILED: {result.error.splitlines()[0] if result.error else ''}",
+    }[result.status]
+    return ProgressEvent("done", f"{what} ({done}/{total})", "build", system=result.name)
 
 
 def _link_artifacts(src: SystemResult, name: str, out_dir: Path) -> tuple[Path, ...]:
@@ -291,7 +302,8 @@ def build_many(
     pull: bool = False,
     executor: Executor | None = None,
     failed_early: Sequence[tuple[str, str]] = (),
-    report: Report | None = None,
+    progress: Progress | None = None,
+    backend_options: dict[str, str] | None = None,
 ) -> BuildReport:
     """Build ``systems`` (see the module doc) into ``out_dir/NAME/``.
 
@@ -332,6 +344,7 @@ def build_many(
                 arch=arch,
                 cache_dir=None if cache_dir is None else str(Path(cache_dir).resolve()),
                 pull=pull,
+                backend_options=dict(backend_options or {}),
             ).to_json()
         )
 
@@ -341,13 +354,13 @@ def build_many(
         nonlocal done
         results[result.name] = result
         done += 1
-        if report is not None:
-            report(result, done, total)
+        if progress is not None:
+            progress(result_event(result, done, total))
+            progress(ProgressEvent("advance", "", "build", "systems", done, total, "items"))
 
     for name in [n for n, _ in failed_early]:
-        done += 1
-        if report is not None:
-            report(results[name], done, total)
+        finish(results[name])
+
     def outcomes() -> Iterator[str]:
         # The first system alone, then the rest: its build leaves the build cache entry the
         # others resume from (started together, every worker would build from scratch).

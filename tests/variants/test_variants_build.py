@@ -39,7 +39,7 @@ def test_build_all_shares_work_and_isolates_failures(
     assert res.stdout.rstrip().endswith("failed: broken")
     assert "did not find kernel" in res.stdout
     for name in [*BUILT, "broken"]:
-        assert f"{name}: " in res.stderr  # per-system progress
+        assert f"[{name}] " in res.stderr  # per-system progress
     files = tree(out)
     assert sorted(files) == sorted(
         f"{n}/{n}-{part}"
