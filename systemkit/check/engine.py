@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+import os
+import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -22,11 +24,13 @@ from systemkit.check import (
     system,
     values,
 )
+from systemkit.check.catalogue import MYPY_CODE
 from systemkit.check.context import Context
 from systemkit.check.labels import LabelSource
 from systemkit.check.locate import Lines, Locator
 from systemkit.check.suppress import is_suppressed
 from systemkit.diagnostics import Diagnostic, Severity, UserError, collecting
+from systemkit.location import Location
 from systemkit.model.system import System
 from systemkit.spec.lowered import Lowered
 
@@ -188,8 +192,44 @@ def check_file(
     if mypy and paths[0].exists() and not syntax_error:
         from systemkit.check.mypy_run import run_mypy
 
-        diags = [*diags, *run_mypy(paths[0])]
+        diags = merge_mypy(diags, run_mypy(paths[0]))
     return finish(diags)
+
+
+_KEYWORD = re.compile(r'keyword argument "([A-Za-z_][A-Za-z0-9_]*)"')
+
+
+def _same_place(a: Location, b: Location) -> bool:
+    return a.line == b.line and os.path.abspath(a.file) == os.path.abspath(b.file)
+
+
+def merge_mypy(diags: Sequence[Diagnostic], found: Sequence[Diagnostic]) -> list[Diagnostic]:
+    """``diags`` plus mypy's findings, one finding per mistake: a mypy error at the place of a
+    systemkit error (same line and column; for an unknown keyword, mypy's call line and the
+    keyword's name) is folded into that finding's hint instead of being reported again."""
+    out = list(diags)
+    for m in found:
+        loc = m.location
+        keyword = _KEYWORD.search(m.message)
+        match = None
+        for i, d in enumerate(out):
+            if d.code == MYPY_CODE or d.severity is not Severity.ERROR or d.location is None:
+                continue
+            if loc is None or not _same_place(d.location, loc):
+                continue
+            if d.location.column == loc.column or (
+                keyword is not None and d.code == "SK123" and f"'{keyword[1]}'" in d.message
+            ):
+                match = i
+                break
+        if match is None:
+            out.append(m)
+            continue
+        d = out[match]
+        if keyword is None:  # mypy's wording of an unknown keyword adds nothing to ours
+            note = m.message
+            out[match] = attrs.evolve(d, hint=f"{d.hint}\n{note}" if d.hint else note)
+    return out
 
 
 def _check_yaml(
