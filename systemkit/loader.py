@@ -75,24 +75,34 @@ def _exec_module(path: Path) -> ModuleType:
         raise UserError(
             Diagnostic("SK051", Severity.ERROR, f"syntax error: {exc.msg}", sloc)
         ) from None
-    except Exception as exc:
-        text, loc = _user_traceback(exc.__traceback__)
-        message = f"{type(exc).__name__}: {exc}"
-        raise UserError(
-            Diagnostic(
-                "SK052",
-                Severity.ERROR,
-                f"exception raised in {path.name}: {message}",
-                loc,
-                hint="traceback (your code only):\n" + text.rstrip() if text else None,
-            )
-        ) from None
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # GeneratorExit, a user's own BaseException subclass ...
+        raise _raised_in(path, exc) from None
     finally:
         if added:
             sys.path.remove(str(path.parent))
         _forget_helper_modules(before, path.parent)
         linecache.checkcache(str(path))
     return module
+
+
+def _raised_in(path: Path, exc: BaseException) -> UserError:
+    """SK052 for an exception the user's code raised, with the user's frames only."""
+    text, loc = _user_traceback(exc.__traceback__)
+    try:
+        message = f"{type(exc).__name__}: {exc}"
+    except Exception:  # an exception whose __str__ raises
+        message = type(exc).__name__
+    return UserError(
+        Diagnostic(
+            "SK052",
+            Severity.ERROR,
+            f"exception raised in {path.name}: {message}",
+            loc,
+            hint="traceback (your code only):\n" + text.rstrip() if text else None,
+        )
+    )
 
 
 def _forget_helper_modules(before: set[str], directory: Path) -> None:
@@ -103,9 +113,13 @@ def _forget_helper_modules(before: set[str], directory: Path) -> None:
     """
     prefix = str(directory) + os.sep
     for name in set(sys.modules) - before:
-        file = getattr(sys.modules[name], "__file__", None) or ""
-        if os.path.abspath(file).startswith(prefix):
-            del sys.modules[name]
+        try:
+            file = getattr(sys.modules[name], "__file__", None) or ""
+            mine = os.path.abspath(file).startswith(prefix)
+        except Exception:  # not a module (user code can put anything in sys.modules)
+            mine = False
+        if mine:
+            sys.modules.pop(name, None)
 
 
 def systems_of(module: ModuleType) -> dict[str, System]:
@@ -131,7 +145,14 @@ def load(path: str | Path) -> dict[str, System]:
     path = Path(path)
     if not path.exists():
         raise UserError(Diagnostic("SK053", Severity.ERROR, f"{path}: no such file"))
-    found = systems_of(_exec_module(path))
+    module = _exec_module(path)
+    try:
+        # user code may run here too: a `systems` mapping's iteration, a key's __str__
+        found = systems_of(module)
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:
+        raise _raised_in(path, exc) from None
     if not found:
         raise UserError(
             Diagnostic(
