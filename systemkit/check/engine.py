@@ -52,13 +52,16 @@ ALL_RULES = (
 def finish(diags: Iterable[Diagnostic], lowered: Lowered | None = None) -> list[Diagnostic]:
     """Drop suppressed and repeated findings; sort by location, then code."""
     out: list[Diagnostic] = []
-    seen: set[Diagnostic] = set()
+    seen: set[object] = set()
     lines = Lines()
     locations = lowered.locations if lowered is not None else None
     for d in diags:
-        if d in seen or is_suppressed(d, locations, lines):
+        # One finding per mistake: the same code at the same place is the same mistake (the
+        # YAML reader and a rule, say); the first one made is kept.
+        key = (d.code, d.location) if d.location is not None else d
+        if key in seen or is_suppressed(d, locations, lines):
             continue
-        seen.add(d)
+        seen.add(key)
         out.append(d)
     return sorted(out, key=Diagnostic.sort_key)
 
@@ -238,7 +241,7 @@ def _check_yaml(
     from systemkit.linuxkit.parse import parse_files
 
     try:
-        lowered = parse_files(paths)
+        lowered = parse_files(paths, lenient=True)
     except UserError as exc:
         return finish(exc.diagnostics)
     return run_checks(lowered, formats=formats, labels=labels)

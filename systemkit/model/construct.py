@@ -61,6 +61,7 @@ class Param:
     hint: Any
     check: Check
     items: Any  # the item type when the parameter takes a list of model objects, else None
+    rescue: Callable[[Any], Any] | None = None  # the value meant by a wrong one, when obvious
 
     @property
     def required(self) -> bool:
@@ -91,7 +92,15 @@ def params(cls: type) -> list[Param]:
         if isinstance(default, attrs.Factory):  # type: ignore[arg-type]
             default = default.factory()
         found.append(
-            Param(f.name, f.kw_only, default, hint, compile_check(hint), _model_items(hint))
+            Param(
+                f.name,
+                f.kw_only,
+                default,
+                hint,
+                compile_check(hint),
+                _model_items(hint),
+                getattr(conv, "rescue", None),
+            )
         )
     _PARAMS[cls] = found
     return found
@@ -211,12 +220,21 @@ def describe(tp: Any) -> str:
 
 
 def _plural(tp: Any) -> str:
-    text = describe(tp)
-    for article in ("a ", "an "):
-        if text.startswith(article):
-            text = text[len(article) :]
-    words = text.split(" or ")
-    return " or ".join(w + ("s" if w.isidentifier() or w == "string" else "") for w in words)
+    """``str`` -> strings, ``Mount`` -> Mount objects, a long literal -> names."""
+    arms = [a for a in _arms(tp) if a is not type(None)]
+    words: list[str] = []
+    for arm in arms:
+        if typing.get_origin(arm) is typing.Literal:
+            words.append("names" if len(typing.get_args(arm)) > 4 else describe(arm))
+        elif arm is str:
+            words.append("strings")
+        elif arm is int:
+            words.append("integers")
+        elif isinstance(arm, type):
+            words.append(f"{arm.__name__} objects")
+        else:
+            words.append(describe(arm))
+    return " or ".join(dict.fromkeys(words))
 
 
 def _finding(code: str, message: str, where: Location | None, hint: str | None = None) -> None:
@@ -325,6 +343,8 @@ def _fix(
         where,
         _type_hint(p, value),
     )
+    if p.rescue is not None:
+        return p.rescue(value)
     if not p.required:
         return p.default
     return value  # a required field: its own type check replaces it

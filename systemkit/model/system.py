@@ -51,13 +51,19 @@ def _source(value: str | os.PathLike[str] | None) -> str | None:
 
 
 def _mode(value: int | None) -> int | None:
-    if isinstance(value, str):  # a common slip: report it, and go on with the mode meant
-        type_error("mode", "an int such as 0o644", value)
-        try:
-            return int(value, 8)
-        except ValueError:
-            return None
     return value
+
+
+def _mode_meant(value: object) -> int | None:
+    """``mode="0644"`` (reported as a wrong type) is read as the octal it means, so that the
+    other checks (SK243) judge the mode the user meant, not the default."""
+    try:
+        return int(value, 8) if isinstance(value, str) else None
+    except ValueError:
+        return None
+
+
+_mode.rescue = _mode_meant  # type: ignore[attr-defined]
 
 
 @attrs.frozen
