@@ -27,10 +27,7 @@ from systemkit.spec.lowered import Lowered
 
 YAML_SUFFIXES = (".yml", ".yaml")
 
-# Codes of loading problems: SK050 not loadable as Python, SK051 syntax error, SK052 exception
-# raised by the user's code, SK053 no such file, SK054 no system defined, SK055 no system of that
-# name, SK056 several systems and no --system, SK057 a mix of inputs that cannot be combined,
-# SK058 a matrix() whose names cannot be made or collide (systemkit/variants/).
+# The loader's codes (SK050-SK057) are declared, with their meanings, in systemkit.codes.
 
 
 def _user_traceback(tb: TracebackType | None) -> tuple[str, Location | None]:

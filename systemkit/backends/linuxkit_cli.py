@@ -33,6 +33,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
+from systemkit import codes
 from systemkit.backends.base import BuildRequest
 from systemkit.diagnostics import Diagnostic, Severity, SystemkitError, UserError
 from systemkit.images.ref import ImageRef, InvalidReference
@@ -53,8 +54,9 @@ __all__ = [
 ]
 
 BINARY_ENV = "SYSTEMKIT_LINUXKIT_BIN"
-LINUXKIT_MISSING = "SK611"
-LINUXKIT_FAILED = "SK612"
+# The linuxkit backend's codes (declared in systemkit.codes), as diagnostics carry them.
+LINUXKIT_MISSING = codes.LINUXKIT_MISSING.code
+LINUXKIT_FAILED = codes.LINUXKIT_FAILED.code
 
 LINUXKIT_FORMATS = frozenset(
     {

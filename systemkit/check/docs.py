@@ -10,6 +10,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from systemkit import codes
 from systemkit.check.catalogue import RULES, Rule
 
 INTRO = """\
@@ -104,15 +105,30 @@ systemkit, the whole `systemkit check system.py` command (start-up, load, rules 
 ## Image labels
 
 `capabilities` and `binds` replace the defaults of the image's `org.mobyproject.config` label
-(`SK210`, `SK211`). `systemkit check` never uses the network: it reads the label when the image
-is already in the local image store, takes Docker's official images (`docker.io/library/...`)
-to have no label, and otherwise warns that the label's defaults, if any, are dropped.
+(`SK210`, `SK211`), and a container without `command` runs the label's command, else the
+image's Entrypoint and Cmd (`SK214` when there is none). `systemkit check` never uses the
+network: it reads the label and config from the `systemkit.lock` next to the file
+(`systemkit lock`, see docs/images.md), else from the local image store, takes Docker's
+official images (`docker.io/library/...`) to have no label, and otherwise warns that the
+label's defaults, if any, are dropped. With the image known, the warning names exactly what
+is replaced ("this drops the label's binds `/dev:/dev`, `/lib/modules:/lib/modules`").
 
 ## The gate of a build
 
 `systemkit.check.gate(lowered, formats=..., strict=...)` runs the same rules before a build and
 raises a `UserError` listing every finding when one is an error (or a warning, with `strict`);
 warnings and infos are returned for the caller to print.
+
+## Every code
+
+Every code systemkit reports, with its default severity and the part that reports it (the
+registry is `systemkit/codes.py`): mypy; the LinuxKit YAML reader (detailed in
+[LinuxKit migration](linuxkit-migration.md)); the `system.py` loader; a value rule (one value on
+its own: the model constructors, the YAML reader and `check` apply it); the model and lowering;
+a check rule (detailed below; the build's gate runs them too); the build, whichever backend;
+the docker and linuxkit backends (detailed in [backends](backends.md)).
+
+{codes}
 
 ## Rules
 
@@ -156,8 +172,14 @@ def render_catalogue() -> str:
     """The whole ``docs/checks.md`` page."""
     rows = ["| code | severity | group | summary |", "|---|---|---|---|"]
     rows += [f"| {r.code} | {r.severity.value} | {r.group} | {r.summary} |" for r in RULES]
-    rows.append("| SK000 | error | types | a mypy `--strict` error in a `system.py` |")
-    text = INTRO
+    mypy = codes.MYPY
+    rows.append(f"| {mypy.code} | {mypy.severity.value} | types | {mypy.meaning} |")
+    every = ["| code | severity | reported by | meaning |", "|---|---|---|---|"]
+    every += [
+        f"| {c.code} | {c.severity.value} | {codes.KINDS[c.kind]} | {c.meaning} |"
+        for c in codes.CODES.values()
+    ]
+    text = INTRO.replace("{codes}", "\n".join(every))
     for key, value in TIMINGS.items():
         text = text.replace("{" + key + "}", value)
     text = text.replace("{table}", "\n".join(rows))

@@ -8,8 +8,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from systemkit.check.catalogue import MYPY_CODE, RULES_BY_CODE
+from systemkit.check.catalogue import RULES_BY_CODE
 from systemkit.check.locate import Lines
+from systemkit.codes import CODES
 from systemkit.diagnostics import Diagnostic, Severity
 
 _COLORS = {
@@ -150,8 +151,14 @@ def _rule(code: str) -> dict[str, Any]:
             "defaultConfiguration": {"level": _SARIF_LEVEL[rule.severity]},
             "properties": {"group": rule.group},
         }
-    text = "mypy --strict type error" if code == MYPY_CODE else f"systemkit finding {code}"
-    return {"id": code, "shortDescription": {"text": text}}
+    entry = CODES.get(code)
+    if entry is None:
+        return {"id": code, "shortDescription": {"text": f"systemkit finding {code}"}}
+    return {
+        "id": code,
+        "shortDescription": {"text": entry.meaning},
+        "defaultConfiguration": {"level": _SARIF_LEVEL[entry.severity]},
+    }
 
 
 def render_sarif(
