@@ -34,6 +34,7 @@ from typing import Any
 
 import attrs
 
+from systemkit import codes
 from systemkit.diagnostics import (
     Diagnostic,
     ModelTypeError,
@@ -45,8 +46,8 @@ from systemkit.diagnostics import (
 )
 from systemkit.location import Location, argument_location, caller_location
 
-UNKNOWN_ARGUMENT = "SK123"
-TYPE_ERROR = "SK121"
+UNKNOWN_ARGUMENT = codes.BAD_ARGUMENT.code
+TYPE_ERROR = codes.MODEL_TYPE.code
 
 Check = Callable[[object], bool]
 
