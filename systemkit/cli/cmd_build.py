@@ -15,7 +15,7 @@ from systemkit.cli.common import add_input_arguments, load_input
 from systemkit.diagnostics import Severity, UserError
 
 NAME = "build"
-HELP = "build a system into artifacts (tar, kernel+initrd, tar-kernel-initrd)"
+HELP = "build a system into artifacts (tar, kernel+initrd, iso, raw, qcow2, uki, ...)"
 DESCRIPTION = """\
 Build a system (a system.py, or LinuxKit YAML files merged in order) with a backend.
 The native backend assembles exactly the filesystem `linuxkit build` makes, from the image
@@ -27,6 +27,16 @@ formats (native and docker backends):
   tar                NAME.tar
   kernel+initrd      NAME-kernel, NAME-initrd.img, NAME-cmdline (when the cmdline is not empty)
   tar-kernel-initrd  NAME-initrd.tar
+  iso-efi            NAME-efi.iso         (the filesystem on an ISO; GRUB, UEFI)
+  iso-efi-initrd     NAME-efi-initrd.iso  (kernel + initrd on an ISO; GRUB, UEFI)
+  iso-bios           NAME.iso             (the filesystem on a hybrid ISO; ISOLINUX, BIOS)
+  raw-efi            NAME-efi.img         (GPT disk; systemd-boot and a UKI, UEFI)
+  raw-bios           NAME-bios.img        (MBR disk; SYSLINUX, BIOS)
+  qcow2-efi          NAME-efi.qcow2       (GPT disk as qcow2; GRUB, UEFI)
+  squashfs, erofs    NAME-FMT.img + NAME-FMT-kernel, -initrd.img, -cmdline (root filesystem)
+  uki                NAME.efi             (kernel, initrd, cmdline in one EFI executable)
+  The disk formats use Debian host tools (scripts/setup.sh installs them) and are
+  byte-reproducible; see docs/formats.md.
 The linuxkit backend passes any format `linuxkit build` knows (iso-efi, raw-bios, ...).
 
 backends: native (default; daemonless), docker (images through the Docker Engine named by
