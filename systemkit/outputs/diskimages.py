@@ -20,7 +20,6 @@ import hashlib
 import os
 import shutil
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
@@ -128,11 +127,12 @@ def _iso_date(epoch: int) -> str:
 
 
 class Workspace:
-    """A scratch directory under the output directory for one build's disk images, removed
-    at the end whatever happens."""
+    """A scratch directory under the output directory for one build's disk images (an
+    :meth:`AtomicOutputs.scratch_dir`, so a killed build's is reclaimed by the next one),
+    removed at the end whatever happens."""
 
-    def __init__(self, out_dir: Path, name: str) -> None:
-        self.root = Path(tempfile.mkdtemp(prefix=f".{name}.disk-", dir=out_dir))
+    def __init__(self, outs: AtomicOutputs, name: str) -> None:
+        self.root = outs.scratch_dir(f"{name}.disk")
         self.tree: Path | None = None
         self.fakeroot_state = self.root / "fakeroot.state"
 
@@ -600,7 +600,7 @@ def write_disk_formats(
         return
     hosttools.require_for(wanted)
     epoch = fixed_epoch()
-    work = Workspace(outs.out_dir, name)
+    work = Workspace(outs, name)
     try:
         if len(initrd_parts) == 1:
             initrd = initrd_parts[0]

@@ -147,3 +147,40 @@ def test_a_missing_tool_fails_the_build_in_one_line_and_leaves_nothing(tmp_path:
     ]
     assert list(out.iterdir()) == []
     assert not (tmp_path / "store").exists()
+
+
+def test_unpacking_stays_inside_and_later_members_win(tmp_path: Path) -> None:
+    import io
+    import tarfile
+
+    from systemkit.outputs.fstree import extract
+
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as tf:
+
+        def add(
+            name: str, kind: bytes = tarfile.REGTYPE, data: bytes = b"", link: str = ""
+        ) -> None:
+            info = tarfile.TarInfo(name)
+            info.type, info.linkname, info.size, info.mtime = kind, link, len(data), 1000
+            info.mode = 0o755 if kind == tarfile.DIRTYPE else 0o640
+            tf.addfile(info, io.BytesIO(data))
+
+        add("lib", tarfile.SYMTYPE, link="/usr/lib")  # absolute: inside the root, not the host's
+        add("usr/lib/", tarfile.DIRTYPE)
+        add("lib/mod.ko", data=b"module")
+        add("etc/x", data=b"first")
+        add("etc/x", data=b"second")
+        add("etc/hard", tarfile.LNKTYPE, link="etc/x")
+    tar = tmp_path / "fs.tar"
+    tar.write_bytes(raw.getvalue())
+    root = tmp_path / "root"
+    root.mkdir()
+    extract(tar, root, 1492533000)
+    assert (root / "usr/lib/mod.ko").read_bytes() == b"module"
+    assert (root / "etc/x").read_bytes() == b"second"
+    assert (root / "etc/hard").read_bytes() == b"second"
+    assert oct((root / "etc/x").stat().st_mode & 0o777) == oct(0o640)
+    assert (root / "etc/x").stat().st_mtime == 1000
+    assert (root / "etc").stat().st_mtime == 1492533000  # not in the tar: the build's time
+    assert root.stat().st_mtime == 1492533000
