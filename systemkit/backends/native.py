@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, BinaryIO, cast
 
@@ -12,7 +13,7 @@ from systemkit.assemble.tarstream import TarWriter
 from systemkit.assemble.verify import GunzipStream, VerifiedBlob
 from systemkit.backends.base import BuildRequest
 from systemkit.backends.buildcache import BuildCache, CacheEntry, spec_key
-from systemkit.diagnostics import SystemkitError, UserError
+from systemkit.diagnostics import Diagnostic, SystemkitError, UserError
 from systemkit.images import mediatypes as mt
 from systemkit.images.store import ImageStore
 from systemkit.outputs import FORMATS, NEEDS_KERNEL, AtomicOutputs, write_formats
@@ -33,8 +34,32 @@ class StoreImages:
         self.arch = arch
         self.pull = pull
         self.offline = offline
+        self._ready: dict[str, ResolvedLike | SystemkitError] = {}
+
+    def prefetch(self, refs: list[str], workers: int = 4) -> None:
+        """Resolve (and pull) every ref at once, in parallel; :meth:`resolve` then answers
+        from what was found, so a build learns about every missing image in one go."""
+        todo = [r for r in dict.fromkeys(refs) if r not in self._ready]
+        if not todo:
+            return
+
+        def one(ref: str) -> ResolvedLike | SystemkitError:
+            try:
+                return self._resolve(ref)
+            except SystemkitError as exc:
+                return exc
+
+        with ThreadPoolExecutor(max_workers=max(1, min(workers, len(todo)))) as pool:
+            for ref, found in zip(todo, pool.map(one, todo), strict=True):
+                self._ready[ref] = found
 
     def resolve(self, ref: str) -> ResolvedLike:
+        found = self._ready.get(ref)
+        if isinstance(found, SystemkitError):
+            raise found
+        return found if found is not None else self._resolve(ref)
+
+    def _resolve(self, ref: str) -> ResolvedLike:
         if self.offline:
             return self.store.resolve(ref, self.arch)
         from systemkit.images.registry import ensure_image
@@ -122,8 +147,18 @@ class NativeBackend:
         images = StoreImages(store, request.arch, request.pull, offline=self.offline)
         asm = Assembler(spec, images, base_dir=request.base_dir, progress=progress)
         started = time.monotonic()
-        for ref in image_refs(spec):
-            asm.resolve(ref)
+        refs = image_refs(spec)
+        images.prefetch(refs)
+        missing: list[Diagnostic] = []
+        for ref in refs:
+            try:
+                asm.resolve(ref)
+            except BuildError as exc:
+                if exc.spec_path is None:
+                    raise
+                missing.append(exc.diagnostic())
+        if missing:
+            raise UserError(missing)
         cache = BuildCache(store.root / ".build-cache") if self.use_cache else None
         key = spec_key(spec, dict(sorted(asm.result.images.items())), request.arch)
         entry = cache.lookup(key) if cache is not None else None

@@ -12,6 +12,7 @@ from typing import Any
 import attrs
 
 from systemkit.cli.common import add_input_arguments, load_input
+from systemkit.cli.locking import add_lock_arguments, with_lock
 from systemkit.diagnostics import Severity, UserError
 
 NAME = "build"
@@ -41,6 +42,9 @@ The linuxkit backend passes any format `linuxkit build` knows (iso-efi, raw-bios
 
 backends: native (default; daemonless), docker (images through the Docker Engine named by
 DOCKER_HOST / the docker context), linuxkit (runs `linuxkit build` on the emitted YAML).
+
+With a systemkit.lock next to the file (`systemkit lock FILE`) every image reference is pinned
+to its locked digest; --locked fails when the lock lacks an image or disagrees.
 
 The checks of `systemkit check` run first: errors stop the build (warnings too with --strict).
 NAME defaults to the system's name: the system.py's directory for a file's only `system`, the
@@ -72,6 +76,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--pull", action="store_true", help="always pull images")
     parser.add_argument("--quiet", "-q", action="store_true", help="print no progress")
     parser.add_argument("--strict", action="store_true", help="treat check warnings as errors")
+    add_lock_arguments(parser)
     parser.add_argument(
         "--linuxkit-bin",
         type=Path,
@@ -136,28 +141,22 @@ def _formats(values: list[str] | None) -> tuple[str, ...]:
     return tuple(dict.fromkeys(out))
 
 
-def _labels(cache: Path | None) -> Any:
-    """Where the checks look image labels up: the build's store."""
-    if cache is None:
-        return None
-    try:
-        from systemkit.check.labels import LabelSource
-        from systemkit.images.store import ImageStore
-
-        if not (cache / "index.json").is_file():
-            return LabelSource(use_store=False)
-        return LabelSource(store=ImageStore(cache), opened=True)
-    except (ImportError, TypeError):
-        return None
-
-
 def _run_checks(
-    lowered: Any, formats: tuple[str, ...], strict: bool, quiet: bool, cache: Path | None
+    lowered: Any,
+    formats: tuple[str, ...],
+    strict: bool,
+    quiet: bool,
+    cache: Path | None,
+    files: list[Path],
 ) -> None:
-    """The checks gate: errors (and warnings with --strict) stop the build."""
+    """The checks gate: errors (and warnings with --strict) stop the build. Images are known
+    from the lock next to the file and from the build's store."""
     from systemkit.check import gate
+    from systemkit.check.engine import labels_for
 
-    diags = gate(lowered, formats=formats, strict=strict, labels=_labels(cache))
+    labels = labels_for(files, cache) if cache is not None else labels_for(files)
+
+    diags = gate(lowered, formats=formats, strict=strict, labels=labels)
     if not quiet:
         for d in diags:
             if d.severity != Severity.INFO:
@@ -167,9 +166,9 @@ def _run_checks(
 def run(args: argparse.Namespace) -> int:
     from systemkit.backends import build
 
-    lowered = load_input(list(args.files), args.system)
+    lowered = with_lock(load_input(list(args.files), args.system), list(args.files), args)
     formats = _formats(args.format)
-    _run_checks(lowered, formats, args.strict, args.quiet, args.cache)
+    _run_checks(lowered, formats, args.strict, args.quiet, args.cache, list(args.files))
     name = args.name or lowered.name or Path(args.files[0]).stem
     quiet = bool(args.quiet)
 

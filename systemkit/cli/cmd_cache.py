@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import argparse
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from systemkit.cli.locking import add_lock_arguments
+from systemkit.cli.systemimages import image_uses, input_files, selected_systems
+from systemkit.diagnostics import SystemkitError
 from systemkit.images.archive import import_archive
 from systemkit.images.listing import list_images
 from systemkit.images.registry import pull
 from systemkit.images.store import ImageError, ImageStore
+from systemkit.variants.select import add_selection_arguments
 
 NAME = "cache"
 HELP = "manage the local image store (import, ls, rm, pull)"
@@ -24,6 +29,7 @@ examples:
   systemkit cache import images/*.oci.tar     # OCI archives, OCI layout dirs, docker save tars
   systemkit cache ls
   systemkit cache pull alpine:3.20 --arch arm64
+  systemkit cache pull examples/hello/system.py   # every image the system lacks, in parallel
   systemkit cache pull 127.0.0.1:5000/me/app:1 # loopback registries use plain HTTP
   systemkit cache rm alpine:3.20
 """
@@ -78,16 +84,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
     p = sub.add_parser(
         "pull",
-        help="fetch an image from its registry into the store",
+        help="fetch an image, or every missing image of a system, into the store",
         description=(
             "Fetch REF for linux/ARCH from its registry into the store, replacing the stored "
-            "copy. Credentials come from the Docker config file ($DOCKER_CONFIG/config.json "
+            "copy. Given a system file (a system.py or LinuxKit YAML files) instead, fetch "
+            "every image it needs that the store lacks, in parallel (pinned by its "
+            "systemkit.lock when there is one), and list every image that cannot be had. "
+            "Credentials come from the Docker config file ($DOCKER_CONFIG/config.json "
             "or ~/.docker/config.json). Loopback registries are spoken to over plain HTTP, "
             "others over HTTPS unless listed with --insecure-registry or in "
             "$SYSTEMKIT_INSECURE_REGISTRIES."
         ),
     )
-    p.add_argument("ref", metavar="REF", help="image reference, e.g. alpine:3.20")
+    p.add_argument(
+        "ref",
+        metavar="REF|FILE",
+        nargs="+",
+        help="an image reference (e.g. alpine:3.20), or a system.py / LinuxKit .yml files",
+    )
+    add_selection_arguments(p)
+    add_lock_arguments(p)
     p.add_argument("--arch", help="architecture to fetch (default: this machine's)")
     p.add_argument(
         "--insecure-registry",
@@ -137,6 +153,47 @@ def run(args: argparse.Namespace) -> int:
             raise ImageError(f"{args.ref} is not in the image store {store.root}")
         print(f"removed {args.ref}")
     elif args.cache_command == "pull":
-        img = pull(store, args.ref, args.arch, insecure=args.insecure_registry, progress=_progress)
+        if input_files(args.ref):
+            return _pull_missing(store, args)
+        if len(args.ref) != 1:
+            raise SystemkitError("give one image reference, or system files (.py, .yml)")
+        img = pull(
+            store, args.ref[0], args.arch, insecure=args.insecure_registry, progress=_progress
+        )
         print(f"pulled {img.ref} ({img.manifest_digest})")
+    return 0
+
+
+def _pull_missing(store: ImageStore, args: argparse.Namespace) -> int:
+    """Every image of the selected systems the store lacks, pulled in parallel; every
+    failure listed at the end."""
+    args.files = [Path(f) for f in args.ref]
+    refs = [u.ref for u in image_uses(selected_systems(args))]
+    missing = []
+    for ref in refs:
+        try:
+            store.resolve(ref, args.arch)
+        except ImageError:
+            missing.append(ref)
+    print(
+        f"{len(refs) - len(missing)} of {len(refs)} images already stored, pulling {len(missing)}",
+        file=sys.stderr,
+    )
+
+    def one(ref: str) -> str | None:
+        try:
+            img = pull(store, ref, args.arch, insecure=args.insecure_registry)
+        except SystemkitError as exc:
+            return f"{ref}: {exc}"
+        print(f"pulled {img.ref} ({img.manifest_digest})", file=sys.stderr)
+        return None
+
+    with ThreadPoolExecutor(max_workers=max(1, min(4, len(missing)))) as pool:
+        failed = [f for f in pool.map(one, missing) if f is not None]
+    if failed:
+        for line in failed:
+            print(f"error: cannot pull {line}", file=sys.stderr)
+        return 1
+    for ref in missing:
+        print(ref)
     return 0

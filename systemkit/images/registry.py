@@ -8,7 +8,9 @@
   pulled (only that platform is stored, as LinuxKit does). A single-arch image whose config
   names another architecture is refused with :class:`PlatformMismatch`: LinuxKit silently
   uses it, which builds a system that cannot run, so systemkit deliberately does not.
-* 5xx/429 answers and connection errors are retried with exponential backoff (bounded).
+* 5xx/429 answers, timeouts and dropped connections are retried with exponential backoff
+  (bounded). A host name that does not resolve and a refused connection are reported at once:
+  retrying them within seconds does not help (:func:`is_permanent`).
   Blobs stream into the store and are verified; a wrong digest is refused at once (nothing is
   stored), a connection dropped mid-blob is retried, and a name is added only at the end.
 
@@ -20,10 +22,10 @@ already in the store), ``"done"`` (detail: the ref).
 from __future__ import annotations
 
 import base64
+import errno
 import hashlib
 import io
 import ipaddress
-import json
 import os
 import re
 import time
@@ -34,6 +36,7 @@ import attrs
 import requests
 import urllib3.exceptions
 
+from systemkit.images import documents
 from systemkit.images import mediatypes as mt
 from systemkit.images.credentials import credentials_for
 from systemkit.images.errors import DigestMismatch, ImageError, ImageNotFound
@@ -46,12 +49,12 @@ from systemkit.images.store import (
     normalise_ref,
     select_platform,
 )
+from systemkit.limits import MAX_MANIFEST_BYTES
 
 Progress = Callable[[str, str, int, int | None], None]
 
 MANIFEST_ACCEPT = ", ".join([mt.OCI_INDEX, mt.OCI_MANIFEST, mt.DOCKER_LIST, mt.DOCKER_MANIFEST])
 _RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
-_MANIFEST_LIMIT = 4 << 20
 _CHUNK = 1 << 16
 _TRANSIENT: tuple[type[BaseException], ...] = (
     requests.ConnectionError,
@@ -100,10 +103,29 @@ def is_loopback(registry: str) -> bool:
 def _describe(exc: BaseException) -> str:
     """A short reason for a network error (``connection refused``, not a urllib3 repr)."""
     text = str(exc)
-    errno = re.search(r"\[Errno -?\d+\] ([^'\")]+)", text)
-    if errno:
-        return errno.group(1).strip()
+    found = re.search(r"\[Errno -?\d+\] ([^'\")]+)", text)
+    if found:
+        return found.group(1).strip()
     return f"{type(exc).__name__}: {text[:200]}"
+
+
+def is_permanent(exc: BaseException) -> bool:
+    """Whether a network error cannot succeed on an immediate retry: the host name does not
+    resolve, or nothing listens there (connection refused)."""
+    seen: set[int] = set()
+    todo: list[BaseException] = [exc]
+    while todo:
+        err = todo.pop()
+        if id(err) in seen:
+            continue
+        seen.add(id(err))
+        if isinstance(err, (urllib3.exceptions.NameResolutionError, ConnectionRefusedError)):
+            return True
+        if isinstance(err, OSError) and err.errno == errno.ECONNREFUSED:
+            return True
+        nested = [getattr(err, "reason", None), err.__cause__, err.__context__, *err.args]
+        todo.extend(e for e in nested if isinstance(e, BaseException))
+    return False
 
 
 def _api_host(domain: str) -> str:
@@ -190,9 +212,9 @@ class RegistryClient:
                     "check the credentials in your Docker config"
                 )
             try:
-                body = token_resp.json()
+                body = documents.parse(token_resp.content, "token", MAX_MANIFEST_BYTES)
                 token = body.get("token") or body.get("access_token")
-            except (ValueError, AttributeError):
+            except (ImageError, AttributeError):
                 token = None
         if not isinstance(token, str) or not token:
             raise ImageError(f"registry {self.domain}: the token service returned no token")
@@ -232,6 +254,8 @@ class RegistryClient:
                 )
             except _TRANSIENT as exc:
                 problem = _describe(exc)
+                if is_permanent(exc):
+                    raise ImageError(f"registry {self.domain}: {problem}") from None
             else:
                 if resp.status_code == 401 and answer and not challenged:
                     challenged = True
@@ -274,21 +298,22 @@ class RegistryClient:
         headers = {"Accept": MANIFEST_ACCEPT, "Accept-Encoding": "identity"}
         with self._send("GET", url, repo, headers=headers, stream=True) as resp:
             self._check(resp, what)
-            data = resp.raw.read(_MANIFEST_LIMIT + 1, decode_content=True)
+            data = resp.raw.read(MAX_MANIFEST_BYTES + 1, decode_content=True)
             header_digest = resp.headers.get("Docker-Content-Digest")
             content_type = resp.headers.get("Content-Type", "").split(";")[0].strip()
-        if len(data) > _MANIFEST_LIMIT:
-            raise ImageError(f"registry {self.domain}: {what} is too large")
+        if len(data) > MAX_MANIFEST_BYTES:
+            raise ImageError(
+                f"registry {self.domain}: {what} is larger than {MAX_MANIFEST_BYTES >> 20} MiB "
+                "(the limit)"
+            )
         digest = "sha256:" + hashlib.sha256(data).hexdigest()
         for claimed in (expect, header_digest):
             if claimed and claimed.startswith("sha256:") and claimed != digest:
                 raise DigestMismatch(
                     f"registry {self.domain}: {what} has digest {digest}, not {claimed}"
                 )
-        try:
-            media_type = json.loads(data).get("mediaType") or content_type
-        except (ValueError, AttributeError):
-            raise ImageError(f"registry {self.domain}: {what} is not a JSON object") from None
+        doc = documents.obj(documents.parse(data, f"registry {self.domain}: {what}"), what)
+        media_type = doc.get("mediaType") or content_type
         if media_type not in mt.ALL_MANIFESTS:
             raise ImageError(
                 f"registry {self.domain}: {what} has unsupported media type {media_type!r}"
@@ -360,12 +385,14 @@ def pull(
             store.put_blob(io.BytesIO(data), child, len(data))
             if progress:
                 progress("manifest", child, len(data), len(data))
-    manifest = store.read_json(desc["digest"])
-    if not isinstance(manifest.get("config"), dict):
-        raise ImageError(f"{name}: manifest {desc['digest']} has no config")
-    client.fetch_blob(store, repo, manifest["config"], progress)
-    check_config_platform(name, store.read_json(manifest["config"]["digest"]), want)
-    for layer in manifest.get("layers") or []:
+    # shape and limits (layer count ...) checked before any blob is downloaded
+    config, layers = documents.manifest(
+        store.read_json(desc["digest"]), f"{name}: manifest {desc['digest']}"
+    )
+    client.fetch_blob(store, repo, config, progress)
+    what = f"{name}: image config"
+    check_config_platform(name, documents.config(store.read_json(config["digest"]), what), want)
+    for layer in layers:
         client.fetch_blob(store, repo, layer, progress)
     resolved = store.resolve_descriptor(name, root, want)
     store.tag(name, root)

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 
 from systemkit.images import mediatypes as mt
 from systemkit.images import synth
@@ -30,6 +29,7 @@ from systemkit.images.store import (
     ImageStore,
     PlatformMismatch,
 )
+from tests.support.push import push
 
 CONFORMANCE = Path("/work/shared/conformance/images")
 FAST = RetryPolicy(attempts=3, base_delay=0.01, max_delay=0.05, timeout=5)
@@ -39,60 +39,6 @@ pytestmark = pytest.mark.registry
 
 def sha(data: bytes) -> str:
     return "sha256:" + hashlib.sha256(data).hexdigest()
-
-
-# -- pushing test images with plain HTTP -----------------------------------------------------
-
-
-def _push_blob(
-    host: str, repo: str, source: ImageStore, digest: str, auth: tuple[str, str] | None
-) -> None:
-    base = f"http://{host}/v2/{repo}"
-    if requests.head(f"{base}/blobs/{digest}", auth=auth, timeout=10).status_code == 200:
-        return
-    start = requests.post(f"{base}/blobs/uploads/", auth=auth, timeout=10)
-    assert start.status_code == 202, start.text
-    location = start.headers["Location"]
-    if location.startswith("/"):
-        location = f"http://{host}{location}"
-    with source.open_blob(digest) as body:
-        put = requests.put(
-            location,
-            params={"digest": digest},
-            data=body,
-            headers={"Content-Type": "application/octet-stream"},
-            auth=auth,
-            timeout=10,
-        )
-    assert put.status_code == 201, put.text
-
-
-def push(
-    host: str,
-    ref_path: str,
-    tag: str,
-    source: ImageStore,
-    root: dict[str, Any],
-    auth: tuple[str, str] | None = None,
-) -> None:
-    """Push a manifest or index (and everything it references) from a store to a registry."""
-    doc = source.read_json(root["digest"])
-    if root["mediaType"] in mt.INDEXES:
-        for child in doc["manifests"]:
-            push(host, ref_path, child["digest"], source, child, auth)
-    else:
-        for blob in [doc["config"], *doc["layers"]]:
-            _push_blob(host, ref_path, source, blob["digest"], auth)
-    with source.open_blob(root["digest"]) as f:
-        data = f.read()
-    resp = requests.put(
-        f"http://{host}/v2/{ref_path}/manifests/{tag}",
-        data=data,
-        headers={"Content-Type": root["mediaType"]},
-        auth=auth,
-        timeout=10,
-    )
-    assert resp.status_code == 201, resp.text
 
 
 @pytest.fixture
