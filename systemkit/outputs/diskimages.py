@@ -33,6 +33,7 @@ from systemkit.outputs.atomic import AtomicOutputs
 from systemkit.outputs.bootinitrd import write_boot_initrd
 from systemkit.outputs.hosttools import ToolFailed, path_of, run_tool
 from systemkit.outputs.uki import make_uki
+from systemkit.progress import Progress, ProgressEvent, silent, step
 
 DISK_FORMATS: dict[str, str] = {
     "iso-efi": "NAME-efi.iso: the filesystem on an ISO, booted by GRUB (UEFI)",
@@ -591,10 +592,12 @@ def write_disk_formats(
     initrd_parts: list[Path],
     cmdline: str,
     seed: str,
-    progress: Callable[[str], None] | None = None,
+    progress: Progress | None = None,
 ) -> None:
     """Write every disk-image format of ``formats`` through ``outs``. ``initrd_parts`` are
-    concatenated into the initrd (the microcode cpio first, when there is one)."""
+    concatenated into the initrd (the microcode cpio first, when there is one). Each format
+    is reported as a ``step`` and a ``done`` event (phase ``build``, subject the format)."""
+    report = progress or silent
     wanted = [f for f in formats if f in DISK_FORMATS]
     if not wanted:
         return
@@ -622,9 +625,10 @@ def write_disk_formats(
         )
         for fmt in wanted:
             started = time.monotonic()
+            report(step(f"Make {fmt}", "build", fmt))
             BUILDERS[fmt](build)
-            if progress is not None:
-                progress(f"Made {fmt} in {time.monotonic() - started:.1f}s")
+            elapsed = time.monotonic() - started
+            report(ProgressEvent("done", f"Made {fmt} in {elapsed:.1f}s", "build", fmt))
     finally:
         work.close()
 

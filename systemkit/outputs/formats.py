@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 from typing import BinaryIO
 
@@ -29,6 +29,7 @@ from systemkit.outputs.atomic import AtomicOutputs
 from systemkit.outputs.cpio import NewcWriter
 from systemkit.outputs.diskimages import DISK_FORMATS, write_disk_formats
 from systemkit.outputs.pgzip import GzipState, ParallelGzipWriter
+from systemkit.progress import Progress
 
 FORMATS: dict[str, str] = {
     "tar": "NAME.tar: the filesystem tar",
@@ -195,7 +196,7 @@ def write_formats(
     name: str,
     parts: InitrdParts | None = None,
     seed: str = "",
-    progress: Callable[[str], None] | None = None,
+    progress: Progress | None = None,
 ) -> InitrdParts | None:
     """Derive every non-tar format from ``tar_path`` (or from ``parts`` when given); files go
     through ``outs``. Returns the initrd parts used, if any format needed them; their files
