@@ -22,7 +22,7 @@ from systemkit.outputs.formats import InitrdParts, copy_range, resume_initrd
 from systemkit.outputs.hosttools import require_for
 from systemkit.progress import Progress, ProgressEvent, silent, step, warning
 from systemkit.spec.codec import spec_digest
-from systemkit.spec.types import Spec
+from systemkit.spec.walk import image_refs
 
 
 class StoreImages:
@@ -88,18 +88,6 @@ class StoreImages:
 
     def read_json(self, digest: str) -> Any:
         return self.store.read_json(digest)
-
-
-def image_refs(spec: Spec) -> list[str]:
-    """Every image the spec builds from, in stream order, without repeats."""
-    refs: list[str] = []
-    if spec.kernel is not None and spec.kernel.image:
-        refs.append(spec.kernel.image)
-    refs.extend(spec.init)
-    refs.extend(v.image for v in spec.volumes if v.image)
-    for section in (spec.onboot, spec.onshutdown, spec.services):
-        refs.extend(e.image for e in section)
-    return list(dict.fromkeys(refs))
 
 
 class NativeBackend:
