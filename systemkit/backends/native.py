@@ -18,6 +18,7 @@ from systemkit.images import mediatypes as mt
 from systemkit.images.store import ImageStore
 from systemkit.outputs import FORMATS, NEEDS_KERNEL, AtomicOutputs, write_formats
 from systemkit.outputs.formats import InitrdParts, copy_range, resume_initrd
+from systemkit.progress import Progress, ProgressEvent, silent, step, warning
 from systemkit.spec.types import Spec
 
 
@@ -25,12 +26,18 @@ class StoreImages:
     """The assembler's view of the image store: refs resolved (and pulled) for one arch."""
 
     def __init__(
-        self, store: ImageStore, arch: str | None, pull: bool, offline: bool = False
+        self,
+        store: ImageStore,
+        arch: str | None,
+        pull: bool,
+        offline: bool = False,
+        progress: Progress | None = None,
     ) -> None:
         self.store = store
         self.arch = arch
         self.pull = pull
         self.offline = offline
+        self.progress = progress
         self._ready: dict[str, ResolvedLike | SystemkitError] = {}
 
     def prefetch(self, refs: list[str], workers: int = 4) -> None:
@@ -61,7 +68,7 @@ class StoreImages:
             return self.store.resolve(ref, self.arch)
         from systemkit.images.registry import ensure_image
 
-        return ensure_image(self.store, ref, self.arch, pull=self.pull)
+        return ensure_image(self.store, ref, self.arch, pull=self.pull, progress=self.progress)
 
     def open_layer(self, desc: dict[str, Any]) -> BinaryIO:
         """The uncompressed layer; plain and gzip layers are verified against their digest
@@ -137,9 +144,11 @@ class NativeBackend:
         out_dir = Path(request.out_dir)
         if not out_dir.is_dir():
             raise SystemkitError(f"output directory {str(out_dir)!r} does not exist")
-        progress = request.progress or (lambda _msg: None)
+        progress = request.progress or silent
         store = ImageStore(request.cache_dir) if request.cache_dir else ImageStore.default()
-        images = StoreImages(store, request.arch, request.pull, offline=self.offline)
+        images = StoreImages(
+            store, request.arch, request.pull, offline=self.offline, progress=progress
+        )
         asm = Assembler(spec, images, base_dir=request.base_dir, progress=progress)
         started = time.monotonic()
         refs = image_refs(spec)
@@ -164,7 +173,7 @@ class NativeBackend:
                 outs.temp(f"{request.name}.tar") if "tar" in formats else outs.scratch("fs.tar")
             )
             if entry is not None:
-                progress("Reusing the unchanged part of the previous build")
+                progress(step("Reusing the unchanged part of the previous build", "cache"))
                 # Without a tar output only the files section is needed (for the initrd).
                 start = entry.files_offset if "tar" in formats else 0
                 with tar_path.open("wb") as fh:
@@ -192,9 +201,12 @@ class NativeBackend:
                 try:
                     cache.save(key, tar_path, files_offset, links, parts, "tar" not in formats)
                 except OSError as exc:
-                    progress(f"warning: could not save the rebuild cache: {exc}")
+                    progress(warning(f"could not save the rebuild cache: {exc}", "cache"))
             paths = outs.commit()
-        progress(f"Built {', '.join(p.name for p in paths)} in {time.monotonic() - started:.1f}s")
+        built = ", ".join(p.name for p in paths)
+        progress(
+            ProgressEvent("done", f"Built {built} in {time.monotonic() - started:.1f}s", "build")
+        )
         return paths
 
     @staticmethod

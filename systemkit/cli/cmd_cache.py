@@ -14,6 +14,7 @@ from systemkit.images.archive import import_archive
 from systemkit.images.listing import list_images
 from systemkit.images.registry import pull
 from systemkit.images.store import ImageError, ImageStore
+from systemkit.progress import format_size
 from systemkit.variants.select import add_selection_arguments
 
 NAME = "cache"
@@ -115,26 +116,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     _cache_option(p)
 
 
-def _size(n: int | None) -> str:
-    if n is None:
-        return "incomplete"
-    if n < 1024:
-        return f"{n} B"
-    value = float(n)
-    for unit in ("KiB", "MiB", "GiB"):
-        value /= 1024
-        if value < 1024 or unit == "GiB":
-            break
-    return f"{value:.1f} {unit}"
-
-
-def _progress(event: str, detail: str, done: int, total: int | None) -> None:
-    if event == "blob" and total is not None and done == total:
-        print(f"  fetched {detail} ({_size(total)})", file=sys.stderr)
-    elif event == "cached":
-        print(f"  present {detail}", file=sys.stderr)
-
-
 def run(args: argparse.Namespace) -> int:
     store = _store(args)
     if args.cache_command == "import":
@@ -147,7 +128,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"{'REF':<{width}}  {'DIGEST':<19}  {'PLATFORMS':<24}  SIZE")
         for row in rows:
             platforms = ",".join(row.platforms) or "-"
-            print(f"{row.ref:<{width}}  {row.digest[:19]:<19}  {platforms:<24}  {_size(row.size)}")
+            size = format_size(row.size)
+            print(f"{row.ref:<{width}}  {row.digest[:19]:<19}  {platforms:<24}  {size}")
     elif args.cache_command == "rm":
         if not store.untag(args.ref):
             raise ImageError(f"{args.ref} is not in the image store {store.root}")
@@ -157,9 +139,11 @@ def run(args: argparse.Namespace) -> int:
             return _pull_missing(store, args)
         if len(args.ref) != 1:
             raise SystemkitError("give one image reference, or system files (.py, .yml)")
-        img = pull(
-            store, args.ref[0], args.arch, insecure=args.insecure_registry, progress=_progress
-        )
+        from systemkit.cli.progress import ProgressRenderer
+
+        with ProgressRenderer(sys.stderr) as progress:
+            insecure = args.insecure_registry
+            img = pull(store, args.ref[0], args.arch, insecure=insecure, progress=progress)
         print(f"pulled {img.ref} ({img.manifest_digest})")
     return 0
 

@@ -14,9 +14,11 @@
   Blobs stream into the store and are verified; a wrong digest is refused at once (nothing is
   stored), a connection dropped mid-blob is retried, and a name is added only at the end.
 
-``progress(event, detail, done, total)`` is called with ``event`` one of ``"manifest"``
-(detail: digest), ``"blob"`` (detail: digest; called as bytes arrive), ``"cached"`` (a blob
-already in the store), ``"done"`` (detail: the ref).
+``progress`` receives :class:`~systemkit.progress.ProgressEvent` s of phase ``pull``: a ``step``
+when the pull starts (subject: the ref), ``advance`` events as a manifest or blob arrives
+(subject: its digest, bytes), a ``done`` event per blob fetched (``  fetched DIGEST (SIZE)``),
+a ``step`` per blob already in the store (``  present DIGEST``) and a ``done`` event at the end
+(subject: the ref, no line).
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ import ipaddress
 import os
 import re
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
 import attrs
@@ -50,8 +52,7 @@ from systemkit.images.store import (
     select_platform,
 )
 from systemkit.limits import MAX_MANIFEST_BYTES
-
-Progress = Callable[[str, str, int, int | None], None]
+from systemkit.progress import Progress, ProgressEvent, format_size
 
 MANIFEST_ACCEPT = ", ".join([mt.OCI_INDEX, mt.OCI_MANIFEST, mt.DOCKER_LIST, mt.DOCKER_MANIFEST])
 _RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
@@ -132,6 +133,10 @@ def _api_host(domain: str) -> str:
     return "registry-1.docker.io" if domain == "docker.io" else domain
 
 
+def _bytes(digest: str, done: int, size: int | None) -> ProgressEvent:
+    return ProgressEvent("advance", "", "pull", digest, done, size, "bytes")
+
+
 class _Truncated(ConnectionError):
     """The server closed the connection before the whole blob arrived."""
 
@@ -155,7 +160,7 @@ class _Body(io.RawIOBase):
         if not data and self.size is not None and self.done < self.size:
             raise _Truncated(f"connection closed after {self.done} of {self.size} bytes")
         if data and self.progress:
-            self.progress("blob", self.digest, self.done, self.size)
+            self.progress(_bytes(self.digest, self.done, self.size))
         return data
 
 
@@ -328,7 +333,7 @@ class RegistryClient:
         size = desc.get("size") if isinstance(desc.get("size"), int) else None
         if store.has_blob(digest):
             if progress:
-                progress("cached", digest, size or 0, size)
+                progress(ProgressEvent("step", f"  present {digest}", "pull", digest))
             return
         url = f"{self.base}/v2/{repo}/blobs/{digest}"
         problem = ""
@@ -341,6 +346,10 @@ class RegistryClient:
             try:
                 self._check(resp, f"blob {digest} of {repo}")
                 store.put_blob(_Body(resp, digest, size, progress), digest, size)  # type: ignore[arg-type]
+                if progress:
+                    got = store.blob_path(digest).stat().st_size if size is None else size
+                    line = f"  fetched {digest} ({format_size(got)})"
+                    progress(ProgressEvent("done", line, "pull", digest, got, got, "bytes"))
                 return
             except DigestMismatch as exc:
                 raise DigestMismatch(f"registry {self.domain}: blob of {repo}: {exc}") from None
@@ -370,10 +379,12 @@ def pull(
     client = RegistryClient(parsed.domain, insecure=insecure, retry=retry)
     repo = parsed.path
     reference = parsed.digest or parsed.tag or "latest"
+    if progress:
+        progress(ProgressEvent("step", f"Pull {name}", "pull", name))
     data, media_type, digest = client.fetch_manifest(repo, reference, parsed.digest)
     store.put_blob(io.BytesIO(data), digest, len(data))
     if progress:
-        progress("manifest", digest, len(data), len(data))
+        progress(_bytes(digest, len(data), len(data)))
     root: dict[str, Any] = {"mediaType": media_type, "digest": digest, "size": len(data)}
     desc = root
     if media_type in mt.INDEXES:
@@ -384,7 +395,7 @@ def pull(
                 raise ImageError(f"{name}: the linux/{want} entry of the index is not a manifest")
             store.put_blob(io.BytesIO(data), child, len(data))
             if progress:
-                progress("manifest", child, len(data), len(data))
+                progress(_bytes(child, len(data), len(data)))
     # shape and limits (layer count ...) checked before any blob is downloaded
     config, layers = documents.manifest(
         store.read_json(desc["digest"]), f"{name}: manifest {desc['digest']}"
@@ -397,7 +408,7 @@ def pull(
     resolved = store.resolve_descriptor(name, root, want)
     store.tag(name, root)
     if progress:
-        progress("done", name, 0, None)
+        progress(ProgressEvent("done", "", "pull", name))
     return resolved
 
 

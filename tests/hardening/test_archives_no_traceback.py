@@ -17,6 +17,7 @@ from systemkit.images.errors import ImageError
 from systemkit.images.registry import pull
 from systemkit.images.store import ImageStore
 from systemkit.limits import MAX_JSON_DEPTH, MAX_LAYERS
+from systemkit.progress import ProgressEvent
 from tests.hardening import archives as a
 
 LAYER = gzip.compress(a.tar_layer({"bin/app": b"x"}), mtime=0)
@@ -235,12 +236,11 @@ def test_too_many_layers_are_refused_at_pull_before_any_download(
     manifest, blobs = _many_layers_manifest(MAX_LAYERS + 1)
     a.push(registry, "hardening/many", "1", manifest, blobs)
     store = ImageStore(tmp_path / "store")
-    events: list[str] = []
+    events: list[ProgressEvent] = []
     with pytest.raises(ImageError, match=f"at most {MAX_LAYERS} are accepted"):
-        pull(
-            store, f"{registry}/hardening/many:1", "amd64", progress=lambda e, *_: events.append(e)
-        )
-    assert events == ["manifest"]  # neither the config nor a layer was fetched
+        pull(store, f"{registry}/hardening/many:1", "amd64", progress=events.append)
+    # the pull began and its manifest arrived; neither the config nor a layer was fetched
+    assert [e.kind for e in events] == ["step", "advance"]
     assert store.refs() == []
 
 

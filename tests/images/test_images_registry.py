@@ -29,6 +29,7 @@ from systemkit.images.store import (
     ImageStore,
     PlatformMismatch,
 )
+from systemkit.progress import ProgressEvent, format_size
 from tests.support.push import push
 
 CONFORMANCE = Path("/work/shared/conformance/images")
@@ -79,21 +80,26 @@ def test_pull_single_image(registry: str, source: ImageStore, store: ImageStore)
         config={"Env": ["A=1"], "Labels": {"org.mobyproject.config": '{"net": "host"}'}},
     )
     push(registry, "sktest/single", "1", source, desc)
-    events: list[tuple[str, str, int, int | None]] = []
-    img = pull(store, f"{registry}/sktest/single:1", "amd64", progress=lambda *e: events.append(e))
+    events: list[ProgressEvent] = []
+    img = pull(store, f"{registry}/sktest/single:1", "amd64", progress=events.append)
     assert img.ref == f"{registry}/sktest/single:1"
     assert img.manifest_digest == desc["digest"]
     assert img.label == {"net": "host"}
     assert _files(store, img.layers[1])["usr/bin/tool"].startswith(b"\x7fELF")
     assert store.lookup(f"{registry}/sktest/single:1") is not None
-    kinds = {e[0] for e in events}
-    assert {"manifest", "blob", "done"} <= kinds
-    blob_events = [e for e in events if e[0] == "blob" and e[1] == img.layers[1]["digest"]]
-    assert blob_events[-1][2] == blob_events[-1][3] == img.layers[1]["size"]
+    assert {e.phase for e in events} == {"pull"}
+    assert events[0].kind == "step" and events[0].subject == img.ref
+    assert events[-1].kind == "done" and events[-1].subject == img.ref
+    layer, size = img.layers[1]["digest"], img.layers[1]["size"]
+    moved = [e for e in events if e.kind == "advance" and e.subject == layer]
+    assert moved and moved[-1].current == moved[-1].total == size and moved[-1].unit == "bytes"
+    fetched = [e for e in events if e.kind == "done" and e.subject == layer]
+    assert [str(e) for e in fetched] == [f"  fetched {layer} ({format_size(size)})"]
     # a second pull finds every blob in the store
     events.clear()
-    pull(store, f"{registry}/sktest/single:1", "amd64", progress=lambda *e: events.append(e))
-    assert not [e for e in events if e[0] == "blob"]
+    pull(store, f"{registry}/sktest/single:1", "amd64", progress=events.append)
+    assert not [e for e in events if e.kind == "advance" and e.subject == layer]
+    assert f"  present {layer}" in [str(e) for e in events]
     _store_is_valid(store)
 
 
