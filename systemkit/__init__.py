@@ -30,6 +30,7 @@ from systemkit.model import (
     File,
     HugepageLimit,
     IDMapping,
+    Init,
     Interface,
     InterfacePriority,
     Kernel,
@@ -52,6 +53,7 @@ from systemkit.model import (
 )
 from systemkit.spec.lowered import Lowered
 from systemkit.spec.types import Spec
+from systemkit.variants.matrix import matrix
 
 __version__ = "0.1.0"
 
@@ -112,6 +114,7 @@ __all__ = [
     "HugepageLimit",
     "IDMapping",
     "ImageRef",
+    "Init",
     "Interface",
     "InterfacePriority",
     "Kernel",
@@ -141,4 +144,5 @@ __all__ = [
     "evolve",
     "load",
     "lower",
+    "matrix",
 ]

@@ -27,9 +27,7 @@ from systemkit.spec.lowered import Lowered
 
 YAML_SUFFIXES = (".yml", ".yaml")
 
-# Codes of loading problems: SK050 not loadable as Python, SK051 syntax error, SK052 exception
-# raised by the user's code, SK053 no such file, SK054 no system defined, SK055 no system of that
-# name, SK056 several systems and no --system, SK057 a mix of inputs that cannot be combined.
+# The loader's codes (SK050-SK057) are declared, with their meanings, in systemkit.codes.
 
 
 def _user_traceback(tb: TracebackType | None) -> tuple[str, Location | None]:
@@ -74,24 +72,34 @@ def _exec_module(path: Path) -> ModuleType:
         raise UserError(
             Diagnostic("SK051", Severity.ERROR, f"syntax error: {exc.msg}", sloc)
         ) from None
-    except Exception as exc:
-        text, loc = _user_traceback(exc.__traceback__)
-        message = f"{type(exc).__name__}: {exc}"
-        raise UserError(
-            Diagnostic(
-                "SK052",
-                Severity.ERROR,
-                f"exception raised in {path.name}: {message}",
-                loc,
-                hint="traceback (your code only):\n" + text.rstrip() if text else None,
-            )
-        ) from None
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # GeneratorExit, a user's own BaseException subclass ...
+        raise _raised_in(path, exc) from None
     finally:
         if added:
             sys.path.remove(str(path.parent))
         _forget_helper_modules(before, path.parent)
         linecache.checkcache(str(path))
     return module
+
+
+def _raised_in(path: Path, exc: BaseException) -> UserError:
+    """SK052 for an exception the user's code raised, with the user's frames only."""
+    text, loc = _user_traceback(exc.__traceback__)
+    try:
+        message = f"{type(exc).__name__}: {exc}"
+    except Exception:  # an exception whose __str__ raises
+        message = type(exc).__name__
+    return UserError(
+        Diagnostic(
+            "SK052",
+            Severity.ERROR,
+            f"exception raised in {path.name}: {message}",
+            loc,
+            hint="traceback (your code only):\n" + text.rstrip() if text else None,
+        )
+    )
 
 
 def _forget_helper_modules(before: set[str], directory: Path) -> None:
@@ -102,9 +110,13 @@ def _forget_helper_modules(before: set[str], directory: Path) -> None:
     """
     prefix = str(directory) + os.sep
     for name in set(sys.modules) - before:
-        file = getattr(sys.modules[name], "__file__", None) or ""
-        if os.path.abspath(file).startswith(prefix):
-            del sys.modules[name]
+        try:
+            file = getattr(sys.modules[name], "__file__", None) or ""
+            mine = os.path.abspath(file).startswith(prefix)
+        except Exception:  # not a module (user code can put anything in sys.modules)
+            mine = False
+        if mine:
+            sys.modules.pop(name, None)
 
 
 def systems_of(module: ModuleType) -> dict[str, System]:
@@ -130,7 +142,14 @@ def load(path: str | Path) -> dict[str, System]:
     path = Path(path)
     if not path.exists():
         raise UserError(Diagnostic("SK053", Severity.ERROR, f"{path}: no such file"))
-    found = systems_of(_exec_module(path))
+    module = _exec_module(path)
+    try:
+        # user code may run here too: a `systems` mapping's iteration, a key's __str__
+        found = systems_of(module)
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:
+        raise _raised_in(path, exc) from None
     if not found:
         raise UserError(
             Diagnostic(
@@ -145,30 +164,24 @@ def load(path: str | Path) -> dict[str, System]:
 
 
 def select(found: Mapping[str, System], name: str | None, path: Path) -> tuple[str, System]:
-    """Pick one system by ``--system NAME`` (default: the only one, or ``system``)."""
-    if name is not None:
-        if name not in found:
-            raise UserError(
-                Diagnostic(
-                    "SK055",
-                    Severity.ERROR,
-                    f"{path} has no system named {name!r} (it has: {', '.join(sorted(found))})",
-                )
+    """Pick one system by ``--system NAME`` (default: the only one, or ``system``).
+
+    ``name`` may be a glob that matches exactly one system. The rules (and the "did you mean"
+    of a name that matches nothing) are :mod:`systemkit.variants.select`'s.
+    """
+    from systemkit.variants.select import Selection, match_names
+
+    names = match_names(list(found), Selection((name,) if name else ()), str(path))
+    if len(names) != 1:
+        raise UserError(
+            Diagnostic(
+                "SK056",
+                Severity.ERROR,
+                f"--system {name!r} matches {len(names)} systems of {path}; this command "
+                "works on one",
             )
-        return name, found[name]
-    if len(found) == 1:
-        ((only, system),) = found.items()
-        return only, system
-    if "system" in found:
-        return "system", found["system"]
-    raise UserError(
-        Diagnostic(
-            "SK056",
-            Severity.ERROR,
-            f"{path} defines several systems ({', '.join(sorted(found))}): choose one with "
-            "--system NAME",
         )
-    )
+    return names[0], found[names[0]]
 
 
 def load_collecting(path: Path) -> tuple[dict[str, System], list[Diagnostic]]:

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 import attrs
 
+from systemkit import codes
 from systemkit.capabilities import KNOWN_CAPABILITIES
 from systemkit.images.ref import ImageRef, InvalidReference
 
@@ -27,29 +28,8 @@ class Problem:
     hint: str | None = None
 
 
-VALUE_RULES: dict[str, str] = {
-    "SK101": "unknown capability name",
-    "SK102": "`all`/`none` must be the only capability in the list",
-    "SK103": "file or device mode is not an octal number in 0-07777",
-    "SK104": "a path that must be absolute is relative",
-    "SK105": "malformed image reference",
-    "SK106": "malformed bind `src:dst[:opts]`",
-    "SK107": "malformed environment entry (`KEY=VALUE`)",
-    "SK108": "malformed or unknown rlimit",
-    "SK109": "namespace value is not host, new, none or an absolute path",
-    "SK110": "a container name that cannot be a directory name",
-    "SK111": "malformed tmpfs `dst[:opts]`",
-    "SK112": "unknown device type",
-    "SK113": "malformed sysctl key",
-    "SK114": "unknown rootfs propagation",
-    "SK115": "oomScoreAdj outside -1000..1000",
-    "SK116": "volume name outside `^[a-z0-9_-]*$`",
-    "SK117": "a file needs exactly one of contents, source, directory, symlink, metadata",
-    "SK118": "metadata must be `yaml` or `json`",
-    "SK119": "an id that is negative or does not fit in 32 bits",
-    "SK120": "volume format must be `filesystem` or `oci`",
-}
-"""Codes and summaries of the value rules (the check catalogue includes them)."""
+VALUE_RULES: dict[str, str] = {c.code: c.meaning for c in codes.of_kind("value")}
+"""Codes and meanings of the value rules (from :mod:`systemkit.codes`)."""
 
 RLIMITS = (
     "RLIMIT_CPU",

@@ -9,14 +9,14 @@ Its images are made locally from Debian packages by ``make_images.py`` (see READ
     systemkit run qemu out/hello/hello --timeout 120
 """
 
-from systemkit import File, Kernel, Onboot, Service, System
+from systemkit import File, Init, Kernel, Onboot, Service, System
 
 IMAGES = "systemkit.local/hello"
 BUSYBOX = f"{IMAGES}/busybox:1"
 
 system = System(
     kernel=Kernel(f"{IMAGES}/kernel:6.1", cmdline="console=ttyS0 quiet"),
-    init=[f"{IMAGES}/init:1"],
+    init=[Init(f"{IMAGES}/init:1")],
     onboot=[
         Onboot(
             "hello",

@@ -43,8 +43,17 @@ from systemkit.assemble.tarstream import (
     go_split,
     iter_tar,
 )
-from systemkit.diagnostics import SystemkitError
-from systemkit.spec.codec import from_data, to_data
+from systemkit.codes import (
+    CONTAINER_CONFIG,
+    FILE_PROBLEM,
+    IMAGE_UNAVAILABLE,
+    KERNEL_CONTENT,
+    NAME_UNUSABLE,
+    VOLUME_PROBLEM,
+    Code,
+)
+from systemkit.diagnostics import Diagnostic, Severity, SystemkitError
+from systemkit.spec.codec import SpecError, from_data, to_data
 from systemkit.spec.types import ImageConfig, ImageSpec, Spec
 
 APK_DB = "lib/apk/db/installed"
@@ -54,45 +63,39 @@ VOLUMES_SOURCE = "linuxkit.volumes"
 APK_SOURCE = "LINUXKIT.apkinit"
 
 
-IMAGE_UNAVAILABLE = "SK620"
-KERNEL_CONTENT = "SK621"
-CONTAINER_CONFIG = "SK622"
-VOLUME_PROBLEM = "SK623"
-FILE_PROBLEM = "SK624"
-NAME_UNUSABLE = "SK625"
-
-_LOCATED = re.compile(r"^(files|onboot|onshutdown|services|volume)\[(\d+)\]: ")
-
-
 class BuildError(SystemkitError):
     """The system cannot be assembled (bad content, missing kernel, unusable reference ...).
 
-    ``spec_path`` (``$.onboot[1].image`` ...) says which part of the spec it is about and
-    ``detail`` is the message without the ``section[i]: `` prefix; ``code`` is its rule code.
+    Raised with its rule ``code`` (see :mod:`systemkit.codes`), the ``spec_path`` of the part
+    of the spec it is about (``$.onboot[1].image`` ...), the ``detail`` (the message) and, as
+    LinuxKit writes it, ``where`` the part is (``files[2]``): ``str()`` is ``where: detail``.
     """
 
     def __init__(
         self,
-        message: str,
+        code: Code,
+        spec_path: str | None,
+        detail: str,
         *,
-        spec_path: str | None = None,
-        code: str | None = None,
+        where: str | None = None,
         hint: str | None = None,
     ):
-        super().__init__(message)
-        self.detail = message
-        self.hint = hint
-        match = _LOCATED.match(message)
-        if match:
-            section = "volumes" if match.group(1) == "volume" else match.group(1)
-            spec_path = spec_path or f"$.{section}[{match.group(2)}]"
-            self.detail = message[match.end() :]
-            code = code or {
-                "files": FILE_PROBLEM,
-                "volumes": VOLUME_PROBLEM,
-            }.get(section, CONTAINER_CONFIG)
+        super().__init__(f"{where}: {detail}" if where else detail)
+        self.code = code.code
         self.spec_path = spec_path
-        self.code = code or CONTAINER_CONFIG
+        self.detail = detail
+        self.where = where
+        self.hint = hint
+
+    def diagnostic(self) -> Diagnostic:
+        """The finding, at the spec path (the caller turns that into the user's line)."""
+        return Diagnostic(
+            self.code, Severity.ERROR, self.detail, spec_path=self.spec_path, hint=self.hint
+        )
+
+
+def _file_error(index: int, detail: str) -> BuildError:
+    return BuildError(FILE_PROBLEM, f"$.files[{index}]", detail, where=f"files[{index}]")
 
 
 class ResolvedLike(Protocol):
@@ -217,9 +220,9 @@ class Assembler:
                 img = self.images.resolve(ref)
             except SystemkitError as exc:
                 raise BuildError(
+                    IMAGE_UNAVAILABLE,
+                    self._first_use.get(ref),
                     f"could not pull image {ref}: {exc}",
-                    spec_path=self._first_use.get(ref),
-                    code=IMAGE_UNAVAILABLE,
                     hint="import it into the image store (`systemkit cache import FILE`, "
                     "`--cache DIR` to choose the store), or make its registry reachable",
                 ) from exc
@@ -315,9 +318,9 @@ class Assembler:
             if name == binary:
                 if found_kernel:
                     raise BuildError(
+                        KERNEL_CONTENT,
+                        "$.kernel",
                         f"{ref}: found more than one possible kernel image",
-                        spec_path="$.kernel",
-                        code=KERNEL_CONTENT,
                     )
                 found_kernel = True
                 if not found_ucode:
@@ -350,15 +353,13 @@ class Assembler:
                 )
         if not found_kernel:
             raise BuildError(
-                f"{ref}: did not find kernel {binary!r} in kernel image",
-                spec_path="$.kernel",
-                code=KERNEL_CONTENT,
+                KERNEL_CONTENT, "$.kernel", f"{ref}: did not find kernel {binary!r} in kernel image"
             )
         if tar_name and not found_tar:
             raise BuildError(
+                KERNEL_CONTENT,
+                "$.kernel",
                 f"{ref}: did not find kernel tar {tar_name!r} in kernel image",
-                spec_path="$.kernel",
-                code=KERNEL_CONTENT,
             )
 
     @staticmethod
@@ -393,7 +394,12 @@ class Assembler:
     def _volume(self, index: int, vol: Any) -> Iterator[Member]:
         location = f"volume[{index}]"
         if not _VOLUME_NAME.fullmatch(vol.name):
-            raise BuildError(f"{location}: invalid volume name {vol.name!r} (allowed: a-z 0-9 _ -)")
+            raise BuildError(
+                VOLUME_PROBLEM,
+                f"$.volumes[{index}]",
+                f"invalid volume name {vol.name!r} (allowed: a-z 0-9 _ -)",
+                where=location,
+            )
         base = f"containers/volumes/{vol.name}"
         lower = base + "/lower/"
         if not vol.image:
@@ -425,7 +431,7 @@ class Assembler:
 
     # -- bundles --------------------------------------------------------------------------------
 
-    def _yaml_with_volumes(self, entry: ImageSpec, where: str) -> dict[str, Any]:
+    def _yaml_with_volumes(self, entry: ImageSpec, where: str, spec_path: str) -> dict[str, Any]:
         data: dict[str, Any] = to_data(entry)
         data.pop("name", None)
         data.pop("image", None)
@@ -439,11 +445,18 @@ class Assembler:
                 if len(parts) >= 2 and not parts[0].startswith("/"):
                     vol = vols.get(parts[0])
                     if vol is None:
-                        raise BuildError(f"{where}: volume {parts[0]!r} is not declared")
+                        raise BuildError(
+                            VOLUME_PROBLEM,
+                            spec_path,
+                            f"volume {parts[0]!r} is not declared",
+                            where=where,
+                        )
                     if vol.readonly and (len(parts) < 3 or parts[2] != "ro"):
                         raise BuildError(
-                            f"{where}: volume {vol.name!r} is read-only, so its bind must end "
-                            "in ':ro'"
+                            VOLUME_PROBLEM,
+                            spec_path,
+                            f"volume {vol.name!r} is read-only, so its bind must end in ':ro'",
+                            where=where,
                         )
                     parts[0] = f"/containers/volumes/{vol.name}/merged"
                 rewritten.append(":".join(parts))
@@ -452,48 +465,70 @@ class Assembler:
             vol = vols.get(mount.get("source") or "")
             if vol is not None and vol.readonly and "ro" not in (mount.get("options") or []):
                 raise BuildError(
-                    f"{where}: volume {vol.name!r} is read-only, so its mount needs option 'ro'"
+                    VOLUME_PROBLEM,
+                    spec_path,
+                    f"volume {vol.name!r} is read-only, so its mount needs option 'ro'",
+                    where=where,
                 )
         return data
 
-    def _label(self, img: ResolvedLike, location: str) -> dict[str, Any] | None:
+    def _label(self, img: ResolvedLike, location: str, spec_path: str) -> dict[str, Any] | None:
         label = img.label
         if label is None:
             return None
         if "name" in label or "image" in label:
             raise BuildError(
-                f"{location}: {img.ref}: name and image cannot be set in the metadata label"
+                CONTAINER_CONFIG,
+                spec_path,
+                f"{img.ref}: name and image cannot be set in the metadata label",
+                where=location,
             )
         try:
             data: dict[str, Any] = to_data(from_data(label, ImageConfig))
             return data
-        except Exception as exc:
+        except SpecError as exc:
+            problems = "; ".join(
+                f"{d.message} at {d.spec_path.replace('$', 'label', 1)}"
+                if d.spec_path
+                else d.message
+                for d in exc.diagnostics
+            )
             raise BuildError(
-                f"{location}: {img.ref}: invalid org.mobyproject.config label: {exc}"
+                CONTAINER_CONFIG,
+                spec_path,
+                f"{img.ref}: invalid org.mobyproject.config label: {problems}",
+                where=location,
             ) from None
 
     def _bundle(
         self, section: str, index: int, prefix: str, entry: ImageSpec, dup: dict[str, str]
     ) -> Iterator[Member]:
         location = f"{section}[{index}]"
+        spec_path = f"$.{section}[{index}]"
         name = entry.name
         parts = name.split("/")
         if not name or any(p in ("", ".", "..") for p in parts):
             raise BuildError(
-                f"{location}: container name {name!r} is not a usable directory name",
-                spec_path=f"$.{section}[{index}].name",
-                code=NAME_UNUSABLE,
+                NAME_UNUSABLE,
+                f"{spec_path}.name",
+                f"container name {name!r} is not a usable directory name",
+                where=location,
             )
         self.progress(f"  Create OCI config for {entry.image}")
         ref = entry.image
         img = self.resolve(ref)
-        yaml = self._yaml_with_volumes(entry, location)
+        yaml = self._yaml_with_volumes(entry, location, spec_path)
         try:
             oci, runtime = ociconfig.config_to_oci(
-                yaml, self._label(img, location), img.config.get("config"), self.id_map
+                yaml, self._label(img, location, spec_path), img.config.get("config"), self.id_map
             )
         except ociconfig.ConfigError as exc:
-            raise BuildError(f"{location}: failed to create OCI spec for {ref}: {exc}") from None
+            raise BuildError(
+                CONTAINER_CONFIG,
+                spec_path,
+                f"failed to create OCI spec for {ref}: {exc}",
+                where=location,
+            ) from None
         config = ociconfig.go_json(oci)
         path = go_join("containers", section, prefix + name)
         readonly = bool(oci["root"].get("readonly"))
@@ -553,14 +588,13 @@ class Assembler:
         try:
             data = path.read_bytes()
         except OSError as exc:
-            raise BuildError(
-                f"files[{index}]: cannot read source {str(path)!r}: {exc.strerror}"
-            ) from None
+            raise _file_error(index, f"cannot read source {str(path)!r}: {exc.strerror}") from None
         actual = "sha256:" + hashlib.sha256(data).hexdigest()
         if actual != digest:
-            raise BuildError(
-                f"files[{index}]: source {str(path)!r} changed since the system was lowered "
-                f"(expected {digest}, found {actual})"
+            raise _file_error(
+                index,
+                f"source {str(path)!r} changed since the system was lowered "
+                f"(expected {digest}, found {actual})",
             )
         return data
 
@@ -570,16 +604,16 @@ class Assembler:
             location = f"files[{index}]"
             fpath = f.path[1:] if f.path.startswith("/") else f.path
             if not fpath:
-                raise BuildError(f"{location}: did not specify path for file")
+                raise _file_error(index, "did not specify path for file")
             if ".." in canonical(fpath).split("/"):
-                raise BuildError(f"{location}: path {f.path!r} leaves the filesystem root")
+                raise _file_error(index, f"path {f.path!r} leaves the filesystem root")
             mode = 0o700 if f.directory else 0o600
             if f.mode is not None and f.mode != "":
                 try:
                     mode = int(f.mode, 8)
                 except ValueError:
-                    raise BuildError(
-                        f"{location}: cannot parse file mode {f.mode!r} as octal"
+                    raise _file_error(
+                        index, f"cannot parse file mode {f.mode!r} as octal"
                     ) from None
             dir_mode = mode
             for bits, x in ((0o700, 0o100), (0o070, 0o010), (0o007, 0o001)):
@@ -589,15 +623,15 @@ class Assembler:
                 uid = ociconfig.id_numeric(f.uid, self.id_map)
                 gid = ociconfig.id_numeric(f.gid, self.id_map)
             except ociconfig.ConfigError as exc:
-                raise BuildError(f"{location}: {exc}") from None
+                raise _file_error(index, str(exc)) from None
             if f.contents is not None and f.source:
-                raise BuildError(f"{location}: specified contents and source for file {f.path}")
+                raise _file_error(index, f"specified contents and source for file {f.path}")
             if f.contents is not None and f.metadata:
-                raise BuildError(f"{location}: specified contents and metadata for file {f.path}")
+                raise _file_error(index, f"specified contents and metadata for file {f.path}")
             if f.source and f.metadata:
-                raise BuildError(f"{location}: specified source and metadata for file {f.path}")
+                raise _file_error(index, f"specified source and metadata for file {f.path}")
             if f.directory and f.contents is not None:
-                raise BuildError(f"{location}: directory with contents not allowed ({f.path})")
+                raise _file_error(index, f"directory with contents not allowed ({f.path})")
             contents: bytes | None = f.contents.encode() if f.contents is not None else None
             if not f.directory and not f.symlink and f.contents is None:
                 if f.source:
@@ -607,7 +641,7 @@ class Assembler:
                 elif f.metadata:
                     contents = metadata_bytes(self.spec, f.metadata)
                 else:
-                    raise BuildError(f"{location}: contents of file ({f.path}) not specified")
+                    raise _file_error(index, f"contents of file ({f.path}) not specified")
             records = {SOURCE: FILES_SOURCE, LOCATION: location}
             dirpart = go_clean(go_split(fpath)[0])
             parts = [p for p in dirpart.split("/") if p not in (".", "")]

@@ -13,7 +13,10 @@ from typing import Any
 
 from systemkit.assemble.tarstream import DIR, LOCATION, REG, SOURCE, TarHeader
 
-OCI_LAYOUT = json.dumps({"imageLayoutVersion": "1.0.0"}, indent=3).encode()
+OCI_LAYOUT = b'{\n\t\t"imageLayoutVersion": "1.0.0"\n\t}'
+"""The ``oci-layout`` file, byte for byte as LinuxKit writes it: the constant ``layoutFile`` of
+its ``src/cmd/linuxkit/cache/imagesource.go`` (36 bytes: two tabs before the key, one before
+the closing brace, no final newline)."""
 REF_NAME = "org.opencontainers.image.ref.name"
 _INDEXES = (
     "application/vnd.oci.image.index.v1+json",

@@ -12,6 +12,7 @@ gives exactly the bytes a full build gives (the tests compare them).
 from __future__ import annotations
 
 import base64
+import errno
 import hashlib
 import json
 import os
@@ -30,6 +31,7 @@ from systemkit.spec.types import Spec
 
 VERSION = 5
 KEEP = 2
+STALE_NEW = 3600.0
 
 
 def spec_key(spec: Spec, images: dict[str, str], arch: str | None) -> str:
@@ -148,21 +150,58 @@ class BuildCache:
                     "written": cp.written,
                 }
             (tmp / "state.json").write_text(json.dumps(state))
-            final = self.root / key
-            if final.exists():
-                shutil.rmtree(final)
-            os.replace(tmp, final)
+            self._install(key, tmp)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
         self._prune()
 
+    def _install(self, key: str, tmp: Path) -> None:
+        """Rename the finished entry ``tmp`` into place, atomically or not at all.
+
+        Builds with the same key write the same entry, so when a concurrent build's entry is
+        already there (or wins the rename race) this one is dropped silently. An unusable old
+        entry (another version, a changed linked output) is moved aside first, then replaced.
+        """
+        final = self.root / key
+        if final.exists():
+            if self.lookup(key) is not None:
+                return  # an identical entry won
+            aside = Path(tempfile.mkdtemp(prefix=".old-", dir=self.root))
+            try:
+                os.replace(final, aside / "entry")
+            except FileNotFoundError:
+                pass  # another build removed it first
+            finally:
+                shutil.rmtree(aside, ignore_errors=True)
+        try:
+            os.replace(tmp, final)
+        except OSError as exc:
+            if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST):
+                raise
+            # another build installed its (identical) entry between our check and rename
+
     def _prune(self) -> None:
-        entries = sorted(
-            (p for p in self.root.iterdir() if p.is_dir() and not p.name.startswith(".")),
-            key=lambda p: p.stat().st_mtime,
-            reverse=True,
-        )
-        for old in entries[KEEP:]:
+        entries: list[tuple[float, Path]] = []
+        now = time.time()
+        for path in self.root.iterdir():
+            if path.name.startswith("."):
+                # ".old-": an entry moved aside; ".new-": one a killed build never finished
+                # (a live build's is seconds old; an hour leaves a wide margin)
+                try:
+                    stale = path.name.startswith(".old-") or (
+                        path.name.startswith(".new-") and now - path.stat().st_mtime > STALE_NEW
+                    )
+                except FileNotFoundError:
+                    stale = False
+                if stale:
+                    shutil.rmtree(path, ignore_errors=True)
+                continue
+            try:
+                entries.append((path.stat().st_mtime, path))
+            except FileNotFoundError:
+                continue  # pruned by a concurrent build
+        entries.sort(reverse=True)
+        for _, old in entries[KEEP:]:
             shutil.rmtree(old, ignore_errors=True)
 
 

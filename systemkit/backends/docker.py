@@ -50,6 +50,7 @@ from docker.context import ContextAPI
 from docker.tls import TLSConfig
 from docker.utils.config import find_config_file
 
+from systemkit import codes
 from systemkit.backends.base import BuildRequest
 from systemkit.backends.native import NativeBackend
 from systemkit.diagnostics import Diagnostic, Severity, SystemkitError, UserError
@@ -76,11 +77,12 @@ __all__ = [
     "spec_images",
 ]
 
-ENGINE_UNREACHABLE = "SK601"
-IMAGE_MISSING = "SK602"
-PULL_FAILED = "SK603"
-PLATFORM_MISMATCH = "SK604"
-SAVE_FAILED = "SK605"
+# The docker backend's codes (declared in systemkit.codes), as the plain strings diagnostics carry.
+ENGINE_UNREACHABLE = codes.ENGINE_UNREACHABLE.code
+IMAGE_MISSING = codes.IMAGE_MISSING.code
+PULL_FAILED = codes.PULL_FAILED.code
+PLATFORM_MISMATCH = codes.PLATFORM_MISMATCH.code
+SAVE_FAILED = codes.SAVE_FAILED.code
 
 DEFAULT_HOST = "unix:///var/run/docker.sock"
 MIRROR_DIR = ".docker-engine"

@@ -33,10 +33,12 @@ from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
+from systemkit import codes
 from systemkit.backends.base import BuildRequest
 from systemkit.diagnostics import Diagnostic, Severity, SystemkitError, UserError
 from systemkit.images.ref import ImageRef, InvalidReference
 from systemkit.linuxkit.emit import emit_yaml
+from systemkit.outputs.atomic import AtomicOutputs
 from systemkit.spec.types import SECTIONS, Spec
 
 __all__ = [
@@ -52,8 +54,9 @@ __all__ = [
 ]
 
 BINARY_ENV = "SYSTEMKIT_LINUXKIT_BIN"
-LINUXKIT_MISSING = "SK611"
-LINUXKIT_FAILED = "SK612"
+# The linuxkit backend's codes (declared in systemkit.codes), as diagnostics carry them.
+LINUXKIT_MISSING = codes.LINUXKIT_MISSING.code
+LINUXKIT_FAILED = codes.LINUXKIT_FAILED.code
 
 LINUXKIT_FORMATS = frozenset(
     {
@@ -249,8 +252,8 @@ class LinuxkitBackend:
             raise SystemkitError(f"output directory {str(out_dir)!r} does not exist")
         find_linuxkit(self.binary)
         say: Callable[[str], None] = request.progress or _quiet
-        staging = Path(tempfile.mkdtemp(prefix=f".{request.name}.linuxkit-", dir=out_dir))
-        try:
+        with AtomicOutputs(out_dir) as outs:
+            staging = outs.scratch_dir(f"{request.name}.linuxkit")
             with tempfile.TemporaryDirectory(prefix="systemkit-linuxkit-") as tmp:
                 yaml_path = Path(tmp) / f"{request.name}.yml"
                 yaml_path.write_text(emit_yaml(request.spec))
@@ -265,8 +268,6 @@ class LinuxkitBackend:
                 os.replace(path, target)
                 paths.append(target)
             return paths
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
 
     def _run(self, request: BuildRequest, cmd: list[str], say: Callable[[str], None]) -> None:
         say("$ " + " ".join(cmd))

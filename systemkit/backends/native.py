@@ -12,7 +12,7 @@ from systemkit.assemble.tarstream import TarWriter
 from systemkit.assemble.verify import GunzipStream, VerifiedBlob
 from systemkit.backends.base import BuildRequest
 from systemkit.backends.buildcache import BuildCache, CacheEntry, spec_key
-from systemkit.diagnostics import Diagnostic, Severity, SystemkitError, UserError
+from systemkit.diagnostics import SystemkitError, UserError
 from systemkit.images import mediatypes as mt
 from systemkit.images.store import ImageStore
 from systemkit.outputs import FORMATS, NEEDS_KERNEL, AtomicOutputs, write_formats
@@ -90,11 +90,7 @@ class NativeBackend:
         except BuildError as exc:
             if exc.spec_path is None:
                 raise
-            raise UserError(
-                Diagnostic(
-                    exc.code, Severity.ERROR, exc.detail, spec_path=exc.spec_path, hint=exc.hint
-                )
-            ) from None
+            raise UserError(exc.diagnostic()) from None
 
     def _build(self, request: BuildRequest) -> list[Path]:
         formats = list(dict.fromkeys(request.formats))

@@ -16,12 +16,8 @@ import textwrap
 
 import attrs
 
+from systemkit import codes
 from systemkit.diagnostics import Severity
-from systemkit.validate import VALUE_RULES
-
-E = Severity.ERROR
-W = Severity.WARNING
-I = Severity.INFO  # noqa: E741
 
 
 @attrs.frozen
@@ -35,7 +31,10 @@ class Example:
 
 @attrs.frozen
 class Rule:
-    """One check: code, severity, summary, why, and a failing and a passing example."""
+    """One check: code, severity, summary, why, and a failing and a passing example.
+
+    The severity and the summary are the code's default severity and meaning in the registry
+    (:mod:`systemkit.codes`); the catalogue adds the rationale, the group and the examples."""
 
     code: str
     severity: Severity
@@ -62,16 +61,9 @@ def _svc(lines: str, image: str = "alpine:3.19") -> str:
     )
 
 
-def _r(
-    code: str,
-    group: str,
-    rationale: str,
-    bad: Example,
-    good: Example,
-    severity: Severity = E,
-    summary: str | None = None,
-) -> Rule:
-    return Rule(code, severity, summary or VALUE_RULES[code], rationale, bad, good, group)
+def _r(code: str, group: str, rationale: str, bad: Example, good: Example) -> Rule:
+    entry = codes.get(code)
+    return Rule(code, entry.severity, entry.meaning, rationale, bad, good, group)
 
 
 _VOL = "volumes:\n  - name: data\n"
@@ -172,8 +164,8 @@ RULES: tuple[Rule, ...] = (
         "SK113",
         "process",
         "A sysctl key is dotted (or slashed) words; anything else is refused by runc at boot.",
-        _y(_svc("sysctl:\n  'net ipv4 ip_forward': '1'")),
-        _y(_svc("sysctl:\n  net.ipv4.ip_forward: '1'")),
+        _y(_svc("net: new\nsysctl:\n  'net ipv4 ip_forward': '1'")),
+        _y(_svc("net: new\nsysctl:\n  net.ipv4.ip_forward: '1'")),
     ),
     _r(
         "SK114",
@@ -233,7 +225,6 @@ RULES: tuple[Rule, ...] = (
         "model constructor; `systemkit check` also runs mypy, which finds it before running.",
         _py('system = System(services=[Service("app", "alpine:3.19", command="/bin/app")])'),
         _py('system = System(services=[Service("app", "alpine:3.19", command=["/bin/app"])])'),
-        summary="a value of the wrong type (e.g. a string where a list is expected)",
     ),
     _r(
         "SK122",
@@ -241,7 +232,6 @@ RULES: tuple[Rule, ...] = (
         "A non-optional `source` that cannot be read fails the build; checking finds it first.",
         _py('system = System(files=[File("/etc/motd", source="no-such-motd.txt")])'),
         _py('system = System(files=[File("/etc/motd", source="no-such-motd.txt", optional=True)])'),
-        summary="a non-optional file `source` cannot be read",
     ),
     # --- names --------------------------------------------------------------------------------
     _r(
@@ -257,7 +247,6 @@ RULES: tuple[Rule, ...] = (
             'system = System(services=[Service("app", "alpine:3.19"), '
             'Service("web", "nginx:1.27")])'
         ),
-        summary="duplicate service name",
     ),
     _r(
         "SK202",
@@ -265,7 +254,6 @@ RULES: tuple[Rule, ...] = (
         "Two volumes with one name share a directory; LinuxKit refuses it.",
         _py('system = System(volumes=[Volume("data"), Volume("data")])'),
         _py('system = System(volumes=[Volume("data"), Volume("logs")])'),
-        summary="duplicate volume name",
     ),
     _r(
         "SK203",
@@ -282,8 +270,6 @@ RULES: tuple[Rule, ...] = (
             "onboot:\n  - name: setup\n    image: alpine:3.19\n"
             "services:\n  - name: app\n    image: alpine:3.19\n"
         ),
-        W,
-        "a container name used twice (within onboot/onshutdown, or across sections)",
     ),
     # --- label defaults -----------------------------------------------------------------------
     _r(
@@ -294,8 +280,6 @@ RULES: tuple[Rule, ...] = (
         "image is in the local store and its label sets none.",
         _y(_svc("capabilities: [CAP_NET_ADMIN]", _GETTY)),
         _y(_svc("capabilities.add: [CAP_NET_ADMIN]", _GETTY)),
-        W,
-        "`capabilities` replaces the image label's capabilities",
     ),
     _r(
         "SK211",
@@ -304,8 +288,6 @@ RULES: tuple[Rule, ...] = (
         "#160); `binds.add` appends. Silent when the image is stored and its label has none.",
         _y(_svc('binds: ["/var/log:/var/log"]', _GETTY)),
         _y(_svc('binds.add: ["/var/log:/var/log"]', _GETTY)),
-        W,
-        "`binds` replaces the image label's binds",
     ),
     _r(
         "SK212",
@@ -313,8 +295,6 @@ RULES: tuple[Rule, ...] = (
         "When `capabilities` is set, LinuxKit ignores `capabilities.add` entirely.",
         _y(_svc("capabilities: [CAP_SYS_ADMIN]\ncapabilities.add: [CAP_NET_ADMIN]")),
         _y(_svc("capabilities: [CAP_SYS_ADMIN, CAP_NET_ADMIN]")),
-        W,
-        "`capabilities.add` is ignored because `capabilities` is set",
     ),
     _r(
         "SK213",
@@ -322,8 +302,6 @@ RULES: tuple[Rule, ...] = (
         "When `binds` is set, LinuxKit ignores `binds.add` entirely.",
         _y(_svc('binds: ["/var/log:/var/log"]\nbinds.add: ["/etc:/etc:ro"]')),
         _y(_svc('binds: ["/var/log:/var/log", "/etc:/etc:ro"]')),
-        W,
-        "`binds.add` is ignored because `binds` is set",
     ),
     # --- mounts -------------------------------------------------------------------------------
     _r(
@@ -333,8 +311,6 @@ RULES: tuple[Rule, ...] = (
         "options are filesystem data and pass).",
         _y(_svc('binds: ["/var/log:/var/log:readonly"]')),
         _y(_svc('binds: ["/var/log:/var/log:ro"]')),
-        W,
-        "unknown mount option word (binds, tmpfs, mounts)",
     ),
     _r(
         "SK221",
@@ -342,8 +318,6 @@ RULES: tuple[Rule, ...] = (
         "A filesystem type the kernel does not know makes the mount fail at boot.",
         _y(_svc("mounts:\n  - {type: tmpfss, source: tmpfs, destination: /run/app}")),
         _y(_svc("mounts:\n  - {type: tmpfs, source: tmpfs, destination: /run/app}")),
-        W,
-        "unknown mount type",
     ),
     _r(
         "SK222",
@@ -352,8 +326,6 @@ RULES: tuple[Rule, ...] = (
         "same path silently replaces the first.",
         _y(_svc('tmpfs: ["/run/app"]\nbinds.add: ["/var/app:/run/app"]')),
         _y(_svc('tmpfs: ["/run/app"]\nbinds.add: ["/var/app:/srv/app"]')),
-        W,
-        "two mounts of one container at the same destination",
     ),
     _r(
         "SK223",
@@ -363,8 +335,6 @@ RULES: tuple[Rule, ...] = (
         "relative host path), so the container does not get the volume.",
         _y(_VOL + _svc("mounts:\n  - {type: bind, source: data, destination: /data}")),
         _y(_VOL + _svc('binds.add: ["data:/data"]')),
-        W,
-        "a `mounts` bind whose source is a volume (LinuxKit does not rewrite it)",
     ),
     _r(
         "SK224",
@@ -374,8 +344,6 @@ RULES: tuple[Rule, ...] = (
         "is not meant to be written.",
         _y("volumes:\n  - name: data\n    readonly: true\n" + _svc('binds.add: ["data:/data"]')),
         _y("volumes:\n  - name: data\n    readonly: true\n" + _svc('binds.add: ["data:/data:ro"]')),
-        W,
-        "a read-only volume bound without `ro`",
     ),
     _r(
         "SK225",
@@ -386,8 +354,6 @@ RULES: tuple[Rule, ...] = (
         "flagged.",
         _y(_svc("mounts:\n  - {type: tmpfs, source: tmpfs, destination: run/app}")),
         _y(_svc("mounts:\n  - {type: tmpfs, source: tmpfs, destination: /run/app}")),
-        W,
-        "a relative `mounts` destination",
     ),
     # --- references ---------------------------------------------------------------------------
     _r(
@@ -397,7 +363,6 @@ RULES: tuple[Rule, ...] = (
         "the build (`cannot find id`) only after images are fetched.",
         _y(_svc("uid: nobody")),
         _y("onboot:\n  - name: nobody\n    image: alpine:3.19\n" + _svc("uid: nobody")),
-        summary="`uid`/`gid`/`additionalGids` names no container of the system",
     ),
     _r(
         "SK231",
@@ -406,7 +371,6 @@ RULES: tuple[Rule, ...] = (
         "as a relative path and fails at boot.",
         _y(_svc('binds.add: ["data:/data"]')),
         _y(_VOL + _svc('binds.add: ["data:/data"]')),
-        summary="a bind names a volume that is not declared",
     ),
     _r(
         "SK232",
@@ -414,8 +378,6 @@ RULES: tuple[Rule, ...] = (
         "A volume no container binds is built for nothing (often a typo in a bind).",
         _y(_VOL + _svc("command: [/bin/true]")),
         _y(_VOL + _svc('binds.add: ["data:/data"]')),
-        I,
-        "a declared volume that no container uses",
     ),
     # --- files --------------------------------------------------------------------------------
     _r(
@@ -424,7 +386,6 @@ RULES: tuple[Rule, ...] = (
         "Two entries at one path: the later silently overwrites the earlier.",
         _y("files:\n  - path: etc/motd\n    contents: a\n  - path: /etc/motd\n    contents: b\n"),
         _y("files:\n  - path: etc/motd\n    contents: a\n  - path: etc/issue\n    contents: b\n"),
-        summary="two files entries at the same path",
     ),
     _r(
         "SK241",
@@ -439,7 +400,6 @@ RULES: tuple[Rule, ...] = (
             "files:\n  - path: etc/app\n    directory: true\n"
             "  - path: etc/app/config\n    contents: y\n"
         ),
-        summary="a file and a directory at the same path",
     ),
     _r(
         "SK242",
@@ -448,8 +408,6 @@ RULES: tuple[Rule, ...] = (
         "(LinuxKit #3686).",
         _y("files:\n  - path: var/log/app.conf\n    contents: x\n    mode: '0644'\n"),
         _y("files:\n  - path: etc/app.conf\n    contents: x\n    mode: '0644'\n"),
-        W,
-        "a file under /var, /run or /tmp, hidden at boot by tmpfs",
     ),
     _r(
         "SK243",
@@ -458,8 +416,6 @@ RULES: tuple[Rule, ...] = (
         "last in the image: a default 0600 file makes `/etc` 0700 for everyone but root.",
         _y("files:\n  - path: etc/app.conf\n    contents: x\n"),
         _y("files:\n  - path: etc/app.conf\n    contents: x\n    mode: '0644'\n"),
-        W,
-        "a file's mode makes a parent directory (such as /etc) unreadable to others",
     ),
     # --- env, command, process ----------------------------------------------------------------
     _r(
@@ -468,8 +424,6 @@ RULES: tuple[Rule, ...] = (
         "The same variable twice: which one wins depends on the runtime.",
         _y(_svc("env: [PATH=/bin, MODE=a, MODE=b]")),
         _y(_svc("env: [PATH=/bin, MODE=b]")),
-        W,
-        "duplicate environment variable",
     ),
     _r(
         "SK251",
@@ -478,8 +432,6 @@ RULES: tuple[Rule, ...] = (
         "no programs by name.",
         _y(_svc("env: [DEBUG=1]")),
         _y(_svc("env: [PATH=/usr/sbin:/usr/bin:/sbin:/bin, DEBUG=1]")),
-        W,
-        "`env` without PATH drops the image's PATH",
     ),
     _r(
         "SK260",
@@ -488,7 +440,6 @@ RULES: tuple[Rule, ...] = (
         "contains a space. LinuxKit accepts it and the container fails at boot (#3110).",
         _y(_svc("command: ['/bin/app --verbose']")),
         _y(_svc("command: [/bin/app, --verbose]")),
-        summary="`command` whose program word is empty or contains white space",
     ),
     _r(
         "SK262",
@@ -496,8 +447,6 @@ RULES: tuple[Rule, ...] = (
         "The same rlimit twice: the later silently wins.",
         _y(_svc('rlimits: ["nofile,1024,4096", "RLIMIT_NOFILE,2048,4096"]')),
         _y(_svc('rlimits: ["nofile,2048,4096"]')),
-        W,
-        "duplicate rlimit",
     ),
     _r(
         "SK263",
@@ -505,7 +454,6 @@ RULES: tuple[Rule, ...] = (
         "setrlimit refuses a soft limit above the hard limit; the container fails to start.",
         _y(_svc('rlimits: ["nofile,8192,4096"]')),
         _y(_svc('rlimits: ["nofile,4096,8192"]')),
-        summary="rlimit soft value above its hard value",
     ),
     _r(
         "SK264",
@@ -514,7 +462,17 @@ RULES: tuple[Rule, ...] = (
         "(an empty mode is a parse error).",
         _y(_svc("devices:\n  - {path: /dev/fuse, type: c, major: 10, minor: 229}")),
         _y(_svc('devices:\n  - {path: /dev/fuse, type: c, major: 10, minor: 229, mode: "0666"}')),
-        summary="device without major/minor (c, b) or without mode",
+    ),
+    _r(
+        "SK265",
+        "process",
+        "runc lets a container set only the sysctls of a namespace of its own (the kernel's "
+        "namespaced sysctls: `net.*` in a network namespace; `kernel.msg*`, `kernel.sem`, "
+        "`kernel.shm*`, `fs.mqueue.*` in an IPC namespace; `kernel.domainname` in a UTS "
+        "namespace) and refuses the rest when the container starts. LinuxKit's default for "
+        "`net`, `ipc` and `uts` is the host's namespace.",
+        _y(_svc("sysctl:\n  net.ipv4.ip_forward: '1'\n  vm.swappiness: '10'")),
+        _y(_svc("net: new\nsysctl:\n  net.ipv4.ip_forward: '1'")),
     ),
     _r(
         "SK266",
@@ -523,7 +481,6 @@ RULES: tuple[Rule, ...] = (
         "an interface without `add` is moved in by name, so it needs a name.",
         _y(_svc("net: new\nruntime:\n  interfaces:\n    - {name: eth1, add: veth}")),
         _y(_svc("net: new\nruntime:\n  interfaces:\n    - {name: eth1, add: veth, peer: veth1}")),
-        summary="runtime interface without name, with an unknown kind, or a veth without peer",
     ),
     _r(
         "SK267",
@@ -531,7 +488,6 @@ RULES: tuple[Rule, ...] = (
         "`bindNS` bind-mounts a namespace to a path in the root namespace: it must be absolute.",
         _y(_svc("net: new\nruntime:\n  bindNS:\n    net: run/netns/app")),
         _y(_svc("net: new\nruntime:\n  bindNS:\n    net: /run/netns/app")),
-        summary="`runtime.bindNS` path is not absolute",
     ),
     _r(
         "SK268",
@@ -540,8 +496,6 @@ RULES: tuple[Rule, ...] = (
         "ignores it for onboot and onshutdown containers.",
         _y("onboot:\n  - name: setup\n    image: alpine:3.19\n    runtime:\n      namespace: x\n"),
         _y("services:\n  - name: app\n    image: alpine:3.19\n    runtime:\n      namespace: x\n"),
-        W,
-        "`runtime.namespace` on an onboot/onshutdown container is ignored",
     ),
     # --- kernel, images, volumes --------------------------------------------------------------
     _r(
@@ -555,7 +509,6 @@ RULES: tuple[Rule, ...] = (
             "init: [linuxkit/init:v1.0.0]\n",
             ("kernel+initrd",),
         ),
-        summary="no kernel, but a bootable output format is requested",
     ),
     _r(
         "SK271",
@@ -563,8 +516,6 @@ RULES: tuple[Rule, ...] = (
         "Without `console=` the kernel's and init's messages go nowhere visible.",
         _y("kernel:\n  image: linuxkit/kernel:6.6.13\n  cmdline: quiet\n"),
         _y("kernel:\n  image: linuxkit/kernel:6.6.13\n  cmdline: console=ttyS0 quiet\n"),
-        I,
-        "kernel cmdline without `console=`",
     ),
     _r(
         "SK280",
@@ -573,8 +524,6 @@ RULES: tuple[Rule, ...] = (
         "pin tags later.",
         _y("init: [linuxkit/init:v1.0.0]\n"),
         _y("init: [linuxkit/init:8eea386739975a43af558eec757a7dcb3a3d2e7b]\n"),
-        I,
-        "image tag not pinned to a digest or content hash",
     ),
     _r(
         "SK290",
@@ -585,8 +534,6 @@ RULES: tuple[Rule, ...] = (
             "volumes:\n  - name: data\n    image: alpine:3.19\n    format: oci\n"
             "    platforms: [linux/arm64]\n"
         ),
-        W,
-        "volume `platforms` without `format: oci`",
     ),
     _r(
         "SK295",
@@ -603,7 +550,6 @@ RULES: tuple[Rule, ...] = (
         _py(
             'system = System(services=[Service("a", "alpine:3.19", runtime=Runtime(mkdir=["/x"]))])'
         ),
-        summary="the system cannot be lowered or checked (a value of the wrong type)",
     ),
     _r(
         "SK296",
@@ -621,18 +567,11 @@ RULES: tuple[Rule, ...] = (
             'system = System(services=[Service("db", "postgres:16", '
             "resources=Resources(memory=Memory(limit=1 << 30)))])"
         ),
-        W,
-        summary="a field LinuxKit (and so systemkit's build) silently drops",
     ),
 )
 """Every rule, in code order."""
 
 RULES_BY_CODE: dict[str, Rule] = {r.code: r for r in RULES}
 
-MYPY_CODE = "SK000"
+MYPY_CODE = codes.MYPY.code
 """The code under which mypy's findings are reported (mypy's own code ends the message)."""
-
-
-def severity_of(code: str) -> Severity:
-    """The severity of a catalogue rule."""
-    return RULES_BY_CODE[code].severity

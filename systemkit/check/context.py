@@ -6,7 +6,7 @@ from collections.abc import Iterator, Sequence
 
 import attrs
 
-from systemkit.check.catalogue import severity_of
+from systemkit import codes
 from systemkit.check.labels import LabelSource
 from systemkit.check.locate import Locator
 from systemkit.diagnostics import Diagnostic
@@ -74,7 +74,7 @@ class Context:
         self.found.append(
             Diagnostic(
                 code,
-                severity_of(code),
+                codes.severity(code),
                 message,
                 self.locator.at(path),
                 path,

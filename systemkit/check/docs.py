@@ -10,6 +10,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from systemkit import codes
 from systemkit.check.catalogue import RULES, Rule
 
 INTRO = """\
@@ -114,6 +115,17 @@ to have no label, and otherwise warns that the label's defaults, if any, are dro
 raises a `UserError` listing every finding when one is an error (or a warning, with `strict`);
 warnings and infos are returned for the caller to print.
 
+## Every code
+
+Every code systemkit reports, with its default severity and the part that reports it (the
+registry is `systemkit/codes.py`): mypy; the LinuxKit YAML reader (detailed in
+[LinuxKit migration](linuxkit-migration.md)); the `system.py` loader; a value rule (one value on
+its own: the model constructors, the YAML reader and `check` apply it); the model and lowering;
+a check rule (detailed below; the build's gate runs them too); the build, whichever backend;
+the docker and linuxkit backends (detailed in [backends](backends.md)).
+
+{codes}
+
 ## Rules
 
 Severity: **error** stops `check` (exit 1) and a build; **warning** is printed (fatal with
@@ -156,8 +168,14 @@ def render_catalogue() -> str:
     """The whole ``docs/checks.md`` page."""
     rows = ["| code | severity | group | summary |", "|---|---|---|---|"]
     rows += [f"| {r.code} | {r.severity.value} | {r.group} | {r.summary} |" for r in RULES]
-    rows.append("| SK000 | error | types | a mypy `--strict` error in a `system.py` |")
-    text = INTRO
+    mypy = codes.MYPY
+    rows.append(f"| {mypy.code} | {mypy.severity.value} | types | {mypy.meaning} |")
+    every = ["| code | severity | reported by | meaning |", "|---|---|---|---|"]
+    every += [
+        f"| {c.code} | {c.severity.value} | {codes.KINDS[c.kind]} | {c.meaning} |"
+        for c in codes.CODES.values()
+    ]
+    text = INTRO.replace("{codes}", "\n".join(every))
     for key, value in TIMINGS.items():
         text = text.replace("{" + key + "}", value)
     text = text.replace("{table}", "\n".join(rows))

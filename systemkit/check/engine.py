@@ -18,6 +18,7 @@ from systemkit.check import (
     process,
     refs,
     suppress,
+    sysctls,
     system,
     values,
 )
@@ -37,6 +38,7 @@ ALL_RULES = (
     *refs.RULES,
     *files.RULES,
     *process.RULES,
+    *sysctls.RULES,
     *system.RULES,
     *compat.RULES,
 )
@@ -206,7 +208,6 @@ def _check_python(
     path: Path, name: str | None, formats: Iterable[str], labels: LabelSource | None
 ) -> list[Diagnostic]:
     from systemkit.loader import load_collecting, select
-    from systemkit.model.lower import lower
 
     suppress.reset()  # the user's file registers its ignore() calls again as it runs
     systems, collected = load_collecting(path)
@@ -216,6 +217,22 @@ def _check_python(
         chosen_name, chosen = select(systems, name, path)
     except UserError as exc:
         return finish([*collected, *exc.diagnostics])
+    return check_loaded(path, chosen_name, chosen, collected, formats, labels)
+
+
+def check_loaded(
+    path: Path,
+    chosen_name: str,
+    chosen: System,
+    collected: Sequence[Diagnostic],
+    formats: Iterable[str] = (),
+    labels: LabelSource | None = None,
+) -> list[Diagnostic]:
+    """The findings of one system of a ``system.py`` that is already loaded (``collected``:
+    the value errors found while loading it), without mypy. ``check --all`` loads once and
+    calls this for every selected system."""
+    from systemkit.model.lower import lower
+
     base = path.resolve().parent
     lowering_errors: list[Diagnostic] = []
     try:

@@ -28,7 +28,16 @@ def _kind(f: st.FileSpec) -> str:
     return "directory" if f.directory else "symlink" if f.symlink is not None else "file"
 
 
+def _input_file(ctx: Context, index: int) -> str | None:
+    """The input file that wrote ``files[index]`` (None when unknown)."""
+    loc = ctx.lowered.locations.get(f"$.files[{index}]")
+    return loc.file if loc is not None else None
+
+
 def check_collisions(ctx: Context) -> None:
+    """SK240 for two entries at one path written by the same input file (a later input file
+    replacing an earlier file's entry is LinuxKit's multi-file override: the later one wins);
+    SK241 for a path that is a directory in one entry and not in another."""
     first: dict[str, int] = {}
     files = ctx.spec.files
     for i, f in enumerate(files):
@@ -44,7 +53,7 @@ def check_collisions(ctx: Context) -> None:
                     "a path is either a directory or a file",
                     related=(f"$.files[{j}].path",),
                 )
-            else:
+            elif _input_file(ctx, i) == _input_file(ctx, j) or _input_file(ctx, i) is None:
                 ctx.report(
                     "SK240",
                     f"$.files[{i}].path",
@@ -110,11 +119,17 @@ def _dir_mode(mode: int) -> int:
 
 
 def check_parent_modes(ctx: Context) -> None:
+    """Each standard parent directory that a file creates 0700-like, reported once: at the
+    file that creates it (the first to need it, as the build writes parents once)."""
     files = ctx.spec.files
     declared = {_norm(f.path) for f in files if f.directory}
+    created: set[str] = set()
     for i, f in enumerate(files):
-        if f.symlink is not None:
-            continue
+        parts = _norm(f.path).split("/")
+        parents = ["/".join(parts[:k]) for k in range(1, len(parts))]
+        new = [p for p in parents if p not in created]
+        created.update(new)
+        created.add(_norm(f.path))
         default = 0o700 if f.directory else 0o600
         try:
             mode = int(f.mode, 8) if f.mode is not None else default
@@ -123,12 +138,7 @@ def check_parent_modes(ctx: Context) -> None:
         dmode = _dir_mode(mode)
         if dmode & 0o001:
             continue
-        parts = _norm(f.path).split("/")
-        missing = [
-            parent
-            for k in range(1, len(parts))
-            if (parent := "/".join(parts[:k])) not in declared and parent in PUBLIC_DIRS
-        ]
+        missing = [p for p in new if p not in declared and p in PUBLIC_DIRS]
         if not missing:
             continue
         shown = ", ".join("/" + m for m in missing)
@@ -137,7 +147,8 @@ def check_parent_modes(ctx: Context) -> None:
             "SK243",
             f"$.files[{i}].mode" if f.mode is not None else f"$.files[{i}]",
             f"{why} of /{_norm(f.path)} makes its parent {shown} {dmode:04o} in the image "
-            "(LinuxKit creates missing parents from the file's mode, after everything else)",
+            "(LinuxKit creates missing parents from the mode of the first file below them, "
+            "after everything else)",
             "give the file a mode readable by others such as '0644', or declare the parent "
             "directory with its mode",
         )

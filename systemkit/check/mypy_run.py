@@ -108,8 +108,21 @@ def _mypypath(extra: str | None) -> Iterator[None]:
 
 
 def run_mypy(path: Path) -> list[Diagnostic]:
-    """Run ``mypy --strict`` on a ``system.py``; its errors as diagnostics."""
-    from mypy import api
+    """Run ``mypy --strict`` on a ``system.py``; its errors as diagnostics (one finding when
+    mypy cannot be imported: a damaged install, since it is a dependency)."""
+    try:
+        from mypy import api
+    except ImportError as exc:
+        return [
+            Diagnostic(
+                MYPY_CODE,
+                Severity.ERROR,
+                f"mypy is not available, so {path} was not type-checked ({exc})",
+                Location(_display(str(path)), 1, 0),
+                hint="install mypy into the environment that runs systemkit "
+                "(`pip install mypy`), or skip the type check with --no-mypy",
+            )
+        ]
 
     cache = cache_dir()
     cache.mkdir(parents=True, exist_ok=True)

@@ -8,8 +8,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from systemkit.check.catalogue import MYPY_CODE, RULES_BY_CODE
+from systemkit.check.catalogue import RULES_BY_CODE
 from systemkit.check.locate import Lines
+from systemkit.codes import CODES
 from systemkit.diagnostics import Diagnostic, Severity
 
 _COLORS = {
@@ -51,12 +52,25 @@ def summary(diags: Sequence[Diagnostic]) -> str:
     )
 
 
-def render_text(diags: Sequence[Diagnostic], color: bool = False) -> str:
+def affects(systems: Sequence[str], total: int) -> str:
+    """``affects 37 of 50 systems: a, b, c, d, e and 32 more`` (``check --all``)."""
+    from systemkit.variants.select import listed
+
+    return f"affects {len(systems)} of {total} systems: {listed(systems)}"
+
+
+def render_text(
+    diags: Sequence[Diagnostic],
+    color: bool = False,
+    systems: Sequence[Sequence[str]] | None = None,
+    total: int = 0,
+) -> str:
     """Compiler style: ``system.py:12:5: error[SK104]: ...``, the source line with a caret,
-    the spec path, notes and the hint; a summary line at the end."""
+    the spec path, notes and the hint; a summary line at the end. ``systems`` (parallel to
+    ``diags``, for a check of ``total`` systems) says which systems each finding affects."""
     out: list[str] = []
     lines = Lines()
-    for d in diags:
+    for i, d in enumerate(diags):
         where = f"{d.location}: " if d.location else ""
         sev = f"{d.severity.value}[{d.code}]"
         if color:
@@ -72,6 +86,8 @@ def render_text(diags: Sequence[Diagnostic], color: bool = False) -> str:
             )
         for rel in d.related:
             out.append(f"  note: see also {rel}")
+        if systems is not None and systems[i]:
+            out.append(f"  = {affects(systems[i], total)}")
         if d.hint:
             first, *rest = d.hint.splitlines()
             out.append(f"  hint: {first}")
@@ -98,9 +114,16 @@ def to_data(d: Diagnostic) -> dict[str, Any]:
     }
 
 
-def render_json(diags: Sequence[Diagnostic]) -> str:
-    """JSON lines: one object per finding, in report order."""
-    return "".join(json.dumps(to_data(d), sort_keys=True) + "\n" for d in diags)
+def render_json(diags: Sequence[Diagnostic], systems: Sequence[Sequence[str]] | None = None) -> str:
+    """JSON lines: one object per finding, in report order (with ``systems``, parallel to
+    ``diags``: a ``systems`` key listing the systems each finding affects)."""
+    out = []
+    for i, d in enumerate(diags):
+        data = to_data(d)
+        if systems is not None:
+            data["systems"] = list(systems[i])
+        out.append(json.dumps(data, sort_keys=True) + "\n")
+    return "".join(out)
 
 
 _SARIF_LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
@@ -128,18 +151,28 @@ def _rule(code: str) -> dict[str, Any]:
             "defaultConfiguration": {"level": _SARIF_LEVEL[rule.severity]},
             "properties": {"group": rule.group},
         }
-    text = "mypy --strict type error" if code == MYPY_CODE else f"systemkit finding {code}"
-    return {"id": code, "shortDescription": {"text": text}}
+    entry = CODES.get(code)
+    if entry is None:
+        return {"id": code, "shortDescription": {"text": f"systemkit finding {code}"}}
+    return {
+        "id": code,
+        "shortDescription": {"text": entry.meaning},
+        "defaultConfiguration": {"level": _SARIF_LEVEL[entry.severity]},
+    }
 
 
-def render_sarif(diags: Sequence[Diagnostic], version: str | None = None) -> str:
+def render_sarif(
+    diags: Sequence[Diagnostic],
+    version: str | None = None,
+    systems: Sequence[Sequence[str]] | None = None,
+) -> str:
     """A SARIF 2.1.0 log with one run of ``systemkit check`` (for code-scanning in CI)."""
     if version is None:
         from systemkit import __version__ as version
     codes = sorted({d.code for d in diags})
     index = {c: i for i, c in enumerate(codes)}
     results: list[dict[str, Any]] = []
-    for d in diags:
+    for i, d in enumerate(diags):
         message = d.message + (f"\nhint: {d.hint}" if d.hint else "")
         result: dict[str, Any] = {
             "ruleId": d.code,
@@ -156,6 +189,8 @@ def render_sarif(diags: Sequence[Diagnostic], version: str | None = None) -> str
             ]
         if d.spec_path:
             result["properties"] = {"specPath": d.spec_path}
+        if systems is not None and systems[i]:
+            result.setdefault("properties", {})["systems"] = list(systems[i])
         results.append(result)
     log = {
         "$schema": SARIF_SCHEMA,

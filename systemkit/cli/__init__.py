@@ -15,9 +15,10 @@ import sys
 from collections.abc import Sequence
 from types import ModuleType
 
+from systemkit.cli.common import UsageError
 from systemkit.diagnostics import SystemkitError, UserError
 
-COMMANDS = ("lower", "check", "build", "run", "import", "diff", "schema", "cache")
+COMMANDS = ("lower", "check", "build", "run", "import", "diff", "schema", "cache", "ls")
 """Subcommand modules, in the order ``--help`` lists them."""
 
 
@@ -72,6 +73,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         code: int = args._run(args)
+    except UsageError as exc:
+        print(f"systemkit {args.command}: error: {exc}", file=sys.stderr)
+        return 2
     except UserError as exc:
         for diag in exc.diagnostics:
             print(diag.render(), file=sys.stderr)

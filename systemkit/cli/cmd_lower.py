@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from pathlib import Path
 
-from systemkit.cli.common import add_input_arguments, load_input, write_output
+from systemkit.cli.common import (
+    UsageError,
+    add_input_arguments,
+    load_input,
+    load_many,
+    output_file_name,
+    write_output,
+)
+from systemkit.diagnostics import SystemkitError
 from systemkit.spec.codec import spec_bytes, spec_digest
+from systemkit.spec.lowered import Lowered
+from systemkit.variants.select import selection_of
 
 NAME = "lower"
 HELP = "print a system's canonical spec (JSON) or its LinuxKit YAML"
@@ -21,6 +32,13 @@ Examples:
   systemkit lower examples/minimal/system.py
   systemkit lower examples/minimal/system.py --format linuxkit -o minimal.yml
   systemkit lower examples/variants/system.py --system globex-metal-arm64 --digest
+  systemkit lower examples/variants/system.py --all -o specs/         # specs/NAME.json each
+  systemkit lower examples/variants/system.py --system 'acme-*' --format linuxkit -o yaml/
+
+Several systems (--all, a glob, a repeated --system) are loaded once and written one file per
+system into the directory -o DIR (created if missing): DIR/NAME.json or DIR/NAME.yml, each
+byte-identical to lowering that system alone; they appear together, or none does. With
+--digest, several systems print one `NAME  DIGEST` line each.
 """
 
 
@@ -32,22 +50,71 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default="json",
         help="output format (default: json)",
     )
-    parser.add_argument("-o", "--output", type=Path, help="write to this file instead of stdout")
+    parser.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        metavar="OUT",
+        help="write to this file instead of stdout; for several systems, the directory to "
+        "write NAME.json / NAME.yml into",
+    )
     parser.add_argument("--digest", action="store_true", help="print only the spec's sha256 digest")
 
 
-def run(args: argparse.Namespace) -> int:
-    lowered = load_input(args.files, args.system)
-    for diag in lowered.diagnostics:
-        print(diag.render(), file=sys.stderr)
-    if args.digest:
-        write_output((spec_digest(lowered.spec) + "\n").encode(), args.output)
-        return 0
-    if args.format == "json":
-        data = spec_bytes(lowered.spec)
-    else:
-        from systemkit.linuxkit.emit import emit_yaml
+def _data(lowered: Lowered, fmt: str) -> bytes:
+    if fmt == "json":
+        return spec_bytes(lowered.spec)
+    from systemkit.linuxkit.emit import emit_yaml
 
-        data = emit_yaml(lowered.spec).encode()
-    write_output(data, args.output)
+    return emit_yaml(lowered.spec).encode()
+
+
+def run(args: argparse.Namespace) -> int:
+    selection = selection_of(args)
+    if selection.single:
+        lowered = load_input(args.files, selection.patterns[0] if selection.patterns else None)
+        for diag in lowered.diagnostics:
+            print(diag.render(), file=sys.stderr)
+        if args.digest:
+            write_output((spec_digest(lowered.spec) + "\n").encode(), args.output)
+            return 0
+        write_output(_data(lowered, args.format), args.output)
+        return 0
+    if args.output is None and not args.digest:
+        raise UsageError("several systems are written one file each: give -o DIR")
+    many = load_many(args.files, selection)
+    for lowered in many:
+        for diag in lowered.diagnostics:
+            print(diag.render(), file=sys.stderr)
+    if args.digest:
+        width = max(len(lw.name or "") for lw in many)
+        lines = "".join(f"{lw.name or '':<{width}}  {spec_digest(lw.spec)}\n" for lw in many)
+        write_output(lines.encode(), args.output)
+        return 0
+    write_each(many, args.output, ".json" if args.format == "json" else ".yml", args.format)
     return 0
+
+
+def write_each(many: list[Lowered], out_dir: Path, suffix: str, fmt: str) -> list[Path]:
+    """Write ``out_dir/NAME<suffix>`` for every system, all at once (temp names, renamed
+    together at the end; on an error nothing is left)."""
+    from systemkit.outputs.atomic import AtomicOutputs
+
+    names = [lw.name or "system" for lw in many]
+    for name in names:
+        output_file_name(name)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise SystemkitError(f"{str(out_dir)!r} is not a directory")
+    created = not out_dir.exists()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        with AtomicOutputs(out_dir) as outs:
+            for name, lowered in zip(names, many, strict=True):
+                with outs.open(name + suffix) as fh:
+                    fh.write(_data(lowered, fmt))
+            return outs.commit()
+    except BaseException:
+        if created:
+            with contextlib.suppress(OSError):
+                out_dir.rmdir()
+        raise

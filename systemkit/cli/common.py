@@ -6,14 +6,20 @@ import argparse
 import os
 import sys
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from systemkit.diagnostics import Severity, SystemkitError, UserError
 from systemkit.spec.lowered import Lowered
 
+if TYPE_CHECKING:
+    from systemkit.variants.select import Selection
 
-def add_input_arguments(parser: argparse.ArgumentParser) -> None:
-    """FILE [FILE ...] and --system: a system.py, or LinuxKit YAML files merged in order."""
+
+def add_input_arguments(parser: argparse.ArgumentParser, *, many: bool = True) -> None:
+    """FILE [FILE ...], ``--system NAME|GLOB`` (repeatable) and, when ``many``, ``--all``:
+    a system.py, or LinuxKit YAML files merged in order (see :mod:`systemkit.variants.select`)."""
     parser.add_argument(
         "files",
         metavar="FILE",
@@ -21,31 +27,74 @@ def add_input_arguments(parser: argparse.ArgumentParser) -> None:
         type=Path,
         help="a system.py, or one or more LinuxKit .yml files (merged in order, as LinuxKit does)",
     )
-    parser.add_argument(
-        "--system",
-        metavar="NAME",
-        help="which system to use when the system.py defines several",
-    )
+    from systemkit.variants.select import add_selection_arguments
+
+    add_selection_arguments(parser, many=many)
 
 
-def load_input(files: list[Path], system: str | None) -> Lowered:
-    """Load a command's input files; on errors report every error of the file at once.
+def load_input(files: list[Path], system: str | Sequence[str] | None) -> Lowered:
+    """Load a command's one system; on errors report every error of the file at once.
 
+    ``system`` is ``--system``'s value (a name, a glob matching one system, or a list of
+    them as ``add_input_arguments`` collects them; several must select exactly one system).
     Loading stops at the first kind of problem (value errors, say); for a ``system.py`` the
     checks are then run (without mypy) so that the user sees all of its errors in one go.
     """
     from systemkit.loader import load_lowered
 
+    patterns = [system] if isinstance(system, str) else list(system or [])
+    if len(patterns) > 1:
+        from systemkit.variants.select import Selection
+
+        chosen = load_many(files, Selection(tuple(patterns)))
+        if len(chosen) != 1:
+            raise UsageError(f"--system selects {len(chosen)} systems; this command works on one")
+        return chosen[0]
+    name = patterns[0] if patterns else None
     try:
-        return load_lowered(files, system)
+        return load_lowered(files, name)
     except UserError as exc:
         if not (len(files) == 1 and files[0].suffix == ".py"):
             raise
         from systemkit.check import check_file
 
-        found = check_file(files, system=system, mypy=False)
+        found = check_file(files, system=name, mypy=False)
         errors = [d for d in found if d.severity is Severity.ERROR]
         raise UserError(errors or exc.diagnostics) from None
+
+
+def load_many(files: list[Path], selection: Selection) -> list[Lowered]:
+    """Load the input once and lower every selected system (``--system``/``--all``).
+
+    On errors every error is reported at once; for a ``system.py`` whose selected systems do
+    not lower, the checks of those systems say why (without mypy).
+    """
+    from systemkit.variants.select import load_selected
+
+    try:
+        return load_selected(files, selection)
+    except UserError as exc:
+        if not (len(files) == 1 and files[0].suffix == ".py") or any(
+            d.code in ("SK055", "SK056") for d in exc.diagnostics
+        ):
+            raise
+        if selection.single:
+            return [load_input(files, selection.patterns[0] if selection.patterns else None)]
+        raise
+
+
+def output_file_name(name: str) -> str:
+    """``name`` when it is usable as one file name inside an output directory."""
+    if not name or "/" in name or "\0" in name or name in (".", "..") or name.startswith("."):
+        raise SystemkitError(
+            f"system name {name!r} cannot name a file in the output directory (no '/', no "
+            "leading '.')"
+        )
+    return name
+
+
+class UsageError(SystemkitError):
+    """The command line asks for something the command cannot do (exit status 2)."""
 
 
 def write_output(data: bytes, out: Path | None) -> None:

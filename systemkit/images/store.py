@@ -38,6 +38,7 @@ import yaml
 from systemkit.images import mediatypes as mt
 from systemkit.images.errors import DigestMismatch, ImageError, ImageNotFound, PlatformMismatch
 from systemkit.images.ref import ImageRef, InvalidReference
+from systemkit.limits import safe_load_yaml
 
 __all__ = [
     "DigestMismatch",
@@ -92,7 +93,7 @@ class ResolvedImage:
         if text is None:
             return None
         try:
-            value = yaml.safe_load(text)
+            value = safe_load_yaml(text)
         except yaml.YAMLError as exc:
             raise ImageError(
                 f"{self.ref}: the {mt.MOBY_LABEL} label is not valid YAML: {exc}"

@@ -32,6 +32,7 @@ import yaml
 
 from systemkit.diagnostics import Diagnostic, Severity, UserError
 from systemkit.images.ref import InvalidReference, normalise
+from systemkit.limits import MAX_YAML_DEPTH
 from systemkit.linuxkit import codes
 from systemkit.linuxkit.codes import Code
 from systemkit.linuxkit.fields import (
@@ -207,7 +208,9 @@ class _FileReader:
                     f"invalid YAML: {problem}",
                     Location(self.filename, line, col),
                     "$",
-                    "check the indentation and quoting near this line",
+                    "flatten the structure: a system file needs a few levels"
+                    if "nested deeper" in problem
+                    else "check the indentation and quoting near this line",
                     related,
                 )
             )
@@ -256,11 +259,19 @@ class _FileReader:
 
     # --- mappings ----------------------------------------------------------------------------
 
-    def pairs(self, node: yaml.MappingNode, path: str) -> list[tuple[Node, str, Node]] | None:
+    def pairs(
+        self, node: yaml.MappingNode, path: str, depth: int = 0
+    ) -> list[tuple[Node, str, Node]] | None:
         """The (key node, key, value node) of a mapping, merges applied; None if a key is bad."""
         self.visits += len(node.value)
         if self.visits > MAX_NODE_VISITS:
             raise _Abort(node, "the document expands to too many nodes (excessive aliasing)")
+        if depth > MAX_YAML_DEPTH:
+            raise _Abort(
+                node,
+                f"merge keys (<<) nested deeper than {MAX_YAML_DEPTH} levels (the limit), "
+                "or a mapping that merges itself",
+            )
         explicit: list[tuple[Node, str, Node]] = []
         merged: list[tuple[Node, str, Node]] = []
         seen: dict[str, Node] = {}
@@ -280,7 +291,7 @@ class _FileReader:
                         )
                         ok = False
                         continue
-                    sub = self.pairs(src, path)
+                    sub = self.pairs(src, path, depth + 1)
                     if sub is None:
                         ok = False
                         continue

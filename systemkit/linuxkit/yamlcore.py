@@ -17,6 +17,8 @@ from typing import Any
 
 import yaml
 
+from systemkit.limits import DepthLimitedComposer
+
 PLAIN_TAG = "tag:systemkit.dev,2026:plain"
 """The tag given to plain (unquoted, untagged) scalars, resolved later by :func:`resolve_plain`."""
 
@@ -48,8 +50,9 @@ _GO_INT = re.compile(r"^[-+]?(?:0[xX][0-9a-fA-F]+|0[oO][0-7]+|0[bB][01]+|0[0-7]*
 _YAML_FLOAT = re.compile(r"^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$")
 
 
-class Loader(yaml.SafeLoader):
-    """A composer-only loader that leaves plain scalars unresolved (tag :data:`PLAIN_TAG`)."""
+class Loader(DepthLimitedComposer, yaml.SafeLoader):
+    """A composer-only loader that leaves plain scalars unresolved (tag :data:`PLAIN_TAG`) and
+    stops at :data:`systemkit.limits.MAX_YAML_DEPTH` levels."""
 
     def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
         if kind is yaml.ScalarNode and implicit[0]:

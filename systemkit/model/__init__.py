@@ -26,7 +26,7 @@ from systemkit.model.parts import (
     Tmpfs,
     WeightDevice,
 )
-from systemkit.model.system import File, Kernel, System, Volume
+from systemkit.model.system import File, Init, Kernel, System, Volume
 
 __all__ = [
     "CPU",
@@ -41,6 +41,7 @@ __all__ = [
     "File",
     "HugepageLimit",
     "IDMapping",
+    "Init",
     "Interface",
     "InterfacePriority",
     "Kernel",

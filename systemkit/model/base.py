@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import types
 import typing
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import Any, NoReturn, TypeVar
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any, NoReturn, Protocol, SupportsIndex, TypeVar, overload
 
 import attrs
 
@@ -14,6 +14,24 @@ from systemkit.location import Location, caller_location
 from systemkit.validate import Problem
 
 T = TypeVar("T")
+
+T_co = TypeVar("T_co", covariant=True)
+
+
+class ListOf(Protocol[T_co]):
+    """What a model field holding several values accepts: a list or a tuple (any sequence but
+    a ``str``), so that ``command="ls -l"`` where a list of words is meant is a type error for
+    mypy and pyright, while ``list[str]`` variables and mixed literals (``[Init(...), "x"]``)
+    still pass. (``str.__contains__`` takes only a ``str``, so a ``str`` does not match.)
+    """
+
+    @overload
+    def __getitem__(self, index: SupportsIndex, /) -> T_co: ...
+    @overload
+    def __getitem__(self, index: slice, /) -> Sequence[T_co]: ...
+    def __contains__(self, value: object, /) -> bool: ...
+    def __len__(self) -> int: ...
+    def __iter__(self) -> Iterator[T_co]: ...
 
 
 @attrs.frozen

@@ -11,7 +11,7 @@ import attrs
 from systemkit import validate
 from systemkit.diagnostics import Diagnostic, Severity, UserError
 from systemkit.images.ref import ImageRef
-from systemkit.model.base import Located, problem, to_tuple, type_error
+from systemkit.model.base import ListOf, Located, problem, to_tuple, type_error
 from systemkit.model.containers import Container, IdLike, Onboot, Onshutdown, Service
 
 
@@ -50,6 +50,16 @@ def _source(value: str | os.PathLike[str] | None) -> str | None:
     return None
 
 
+def _mode(value: int | None) -> int | None:
+    if isinstance(value, str):  # a common slip: report it, and go on with the mode meant
+        type_error("mode", "an int such as 0o644", value)
+        try:
+            return int(value, 8)
+        except ValueError:
+            return None
+    return value
+
+
 @attrs.frozen
 class File(Located):
     """A file, directory or symlink added to the image (``files``).
@@ -66,7 +76,7 @@ class File(Located):
     symlink: str | None = attrs.field(default=None, kw_only=True)
     metadata: Literal["yaml", "json"] | None = attrs.field(default=None, kw_only=True)
     optional: bool | None = attrs.field(default=None, kw_only=True)
-    mode: int | None = attrs.field(default=None, kw_only=True)
+    mode: int | None = attrs.field(default=None, kw_only=True, converter=_mode)
     uid: IdLike | None = attrs.field(default=None, kw_only=True)
     gid: IdLike | None = attrs.field(default=None, kw_only=True)
 
@@ -124,8 +134,34 @@ class Volume(Located):
             problem(validate.volume_format(self.format))
 
 
-def _init(value: Iterable[str | ImageRef]) -> tuple[str, ...]:
-    return tuple(_image(v) for v in to_tuple(value, "init") or ())
+@attrs.frozen
+class Init(Located):
+    """An init image (``init``): unpacked at ``/`` in list order, before the containers.
+
+    ``System(init=[Init("linuxkit/init:<tag>")])`` lowers exactly as the plain string does;
+    strings and ``Init`` objects may be mixed in one list.
+    """
+
+    image: str = attrs.field(converter=_image)
+
+    def __str__(self) -> str:
+        return self.image
+
+
+InitLike = str | ImageRef | Init
+
+
+def _init_item(value: InitLike) -> str:
+    if isinstance(value, Init):
+        return value.image
+    if not isinstance(value, str | ImageRef):
+        type_error("each entry of init", "a string or an Init", value)
+        return str(value)
+    return _image(value)
+
+
+def _init(value: ListOf[InitLike]) -> tuple[str, ...]:
+    return tuple(_init_item(v) for v in to_tuple(value, "init") or ())
 
 
 def _check_items(items: tuple[object, ...], cls: type, what: str) -> None:

@@ -11,14 +11,17 @@ import hashlib
 import json
 import types
 import typing
+from collections.abc import Iterator
 from typing import Any
 
 import attrs
 import cattrs
 import orjson
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
+from cattrs.v import format_exception
 
-from systemkit.diagnostics import SystemkitError
+from systemkit.codes import UNKNOWN_KEY, WRONG_TYPE
+from systemkit.diagnostics import Diagnostic, UserError
 from systemkit.spec import types as st
 from systemkit.spec.types import Spec, key_of
 
@@ -77,23 +80,56 @@ def to_data(obj: Any) -> Any:
     return converter.unstructure(obj)
 
 
-class SpecError(SystemkitError):
-    """Data that is not a valid spec (unknown keys, wrong types)."""
+class SpecError(UserError):
+    """Data that is not a valid spec: one finding per problem, at its spec path (``SK002`` an
+    unknown key, ``SK003`` a value of the wrong type), made from cattrs' structured errors."""
 
 
 def from_data(data: Any, cls: type[Any] = Spec) -> Any:
     """Structure plain data (LinuxKit keys) into a spec class.
 
-    Raises :class:`SpecError` listing every problem (unknown keys, wrong types).
+    Raises :class:`SpecError` with every problem (unknown keys, wrong types), each at its path.
     """
     try:
         return converter.structure(data, cls)
-    except (cattrs.BaseValidationError, ValueError, TypeError) as exc:
-        if isinstance(exc, cattrs.BaseValidationError):
-            problems = cattrs.transform_error(exc, path="$")
-        else:
-            problems = [str(exc)]
-        raise SpecError("invalid spec: " + "; ".join(problems)) from None
+    except cattrs.BaseValidationError as exc:
+        raise SpecError(list(_findings(exc, "$", cls))) from None
+    except (ValueError, TypeError, AttributeError) as exc:
+        message = f"expected a mapping, got {type(data).__name__}"
+        if not isinstance(exc, AttributeError):
+            message = format_exception(exc, cls)
+        raise SpecError(WRONG_TYPE.diagnostic(message, spec_path="$")) from None
+
+
+def _findings(exc: BaseException, path: str, tp: Any) -> Iterator[Diagnostic]:
+    """The located findings of one cattrs error (a tree of class and list errors)."""
+    if isinstance(exc, cattrs.ForbiddenExtraKeysError):
+        for key in sorted(exc.extra_fields):
+            yield UNKNOWN_KEY.diagnostic(f"unknown key `{key}`", spec_path=_key_path(path, key))
+    elif isinstance(exc, cattrs.ClassValidationError):
+        keys = {f.name: key_of(f) for f in attrs.fields(exc.cl)}
+        noted, other = exc.group_exceptions()
+        for sub, note in noted:
+            sub_path = _key_path(path, keys.get(note.name, note.name))
+            yield from _findings(sub, sub_path, note.type)
+        for sub in other:
+            yield from _findings(sub, path, exc.cl)
+    elif isinstance(exc, cattrs.IterableValidationError):
+        noted_items, other = exc.group_exceptions()
+        for sub, item in noted_items:
+            yield from _findings(sub, f"{path}[{item.index}]", item.type)
+        for sub in other:
+            yield from _findings(sub, path, tp)
+    elif isinstance(exc, cattrs.BaseValidationError):
+        for sub in exc.exceptions:
+            yield from _findings(sub, path, tp)
+    else:
+        yield WRONG_TYPE.diagnostic(format_exception(exc, tp), spec_path=path)
+
+
+def _key_path(path: str, key: str) -> str:
+    """``path`` extended by a mapping key, as the YAML reader writes it (``$.x.binds.add``)."""
+    return f"{path}.{key}"
 
 
 def canonical_json(data: Any) -> bytes:

@@ -98,3 +98,36 @@ def test_both_contents_and_source_is_refused(images: StoreImages, tmp_path: Path
     spec = Spec(files=[FileSpec(path="a", contents="x", source="s", source_digest="sha256:0")])
     with pytest.raises(BuildError, match="specified contents and source"):
         _build(spec, images, tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("spec", "code", "spec_path"),
+    [
+        (
+            Spec(services=[ImageSpec(name="..", image="docker.io/t/app:1")]),
+            "SK625",
+            "$.services[0].name",
+        ),
+        (Spec(files=[FileSpec(path="etc/../../x", contents="x")]), "SK624", "$.files[0]"),
+        (
+            Spec(onboot=[ImageSpec(name="a", image="docker.io/t/app:1", binds=["nope:/d"])]),
+            "SK623",
+            "$.onboot[0]",
+        ),
+        (Spec(volumes=[VolumeSpec(name="../x")]), "SK623", "$.volumes[0]"),
+        (
+            Spec(services=[ImageSpec(name="a", image="docker.io/t/app:1", uid="nobody")]),
+            "SK622",
+            "$.services[0]",
+        ),
+    ],
+)
+def test_errors_carry_their_code_and_spec_path_from_where_they_are_raised(
+    spec: Spec, code: str, spec_path: str, images: StoreImages, tmp_path: Path
+) -> None:
+    with pytest.raises(BuildError) as info:
+        _build(spec, images, tmp_path)
+    assert (info.value.code, info.value.spec_path) == (code, spec_path)
+    diag = info.value.diagnostic()
+    assert (diag.code, diag.spec_path, diag.message) == (code, spec_path, info.value.detail)
+    assert str(info.value) == f"{info.value.where}: {info.value.detail}"

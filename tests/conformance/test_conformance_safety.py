@@ -18,6 +18,7 @@ from systemkit.images import mediatypes as mt
 from systemkit.images import synth
 from systemkit.images.store import ImageStore
 from systemkit.spec.types import FileSpec, ImageSpec, KernelSpec, Spec
+from tests.support.tarextract import extract_all
 from tests.support.tarlayers import layer
 
 SHARED = Path(__file__).resolve().parents[2] / ".." / "shared"
@@ -213,7 +214,7 @@ def test_symlink_chains_stay_inside(tmp_path: Path, case: str) -> None:
 
     def with_tarfile(dest: Path) -> None:
         with tarfile.open(tar) as tf:
-            tf.extractall(dest, filter="fully_trusted")
+            extract_all(tf, dest, "fully_trusted")
 
     def with_gnu_tar(dest: Path) -> None:
         run = subprocess.run(["tar", "-xf", str(tar), "-C", str(dest)], capture_output=True)

@@ -17,6 +17,7 @@ from systemkit.images import synth
 from systemkit.images.archive import import_archive
 from systemkit.images.listing import list_images
 from systemkit.images.store import DigestMismatch, ImageError, ImageStore
+from tests.support.tarextract import extract_all
 
 CONFORMANCE = Path("/work/shared/conformance/images")
 IMAGES: dict[str, Any] = json.loads((CONFORMANCE / "images.json").read_text())
@@ -80,7 +81,7 @@ def test_multiarch_resolves_to_amd64_manifest(tmp_path: Path) -> None:
 def test_import_oci_layout_directory(tmp_path: Path) -> None:
     layout = tmp_path / "layout"
     with tarfile.open(CONFORMANCE / "patched.oci.tar") as tar:
-        tar.extractall(layout, filter="data")
+        extract_all(tar, layout, "data")
     store = ImageStore(tmp_path / "s")
     assert import_archive(store, layout) == ["docker.io/sktest/patched:1"]
     assert len(store.resolve("sktest/patched:1").layers) == 2

@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from systemkit.run import ExpectTimeout, QemuSession, run_qemu
+from tests.support.tarextract import extract_all
 
 pytestmark = [pytest.mark.slow, pytest.mark.qemu, pytest.mark.usefixtures("qemu_ready")]
 
@@ -142,7 +143,7 @@ def _layer(archive: Path) -> tarfile.TarFile:
 
 def _extract(tar: tarfile.TarFile, dest: Path) -> None:
     dest.mkdir(parents=True, exist_ok=True)
-    tar.extractall(dest, filter="tar")
+    extract_all(tar, dest, "tar")
 
 
 def handmade_build(

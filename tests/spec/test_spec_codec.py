@@ -196,3 +196,23 @@ def test_a_label_structures_with_linuxkit_keys_at_every_depth() -> None:
     assert cfg.binds_add == ["/a:/b"]
     assert cfg.mounts[0].uid_mappings == [st.IDMapping(host_id=1, size=2)]
     assert cfg.runtime is not None and cfg.runtime.bind_ns == st.BindNS(net="/run/netns/x")
+
+
+def test_structuring_errors_are_located_findings() -> None:
+    from systemkit.spec.codec import SpecError
+
+    data = {
+        "services": [{"name": "a", "image": "b", "binds.add": 3, "bogus": 1}],
+        "files": [{"path": "x", "uid": 1.5}],
+    }
+    with pytest.raises(SpecError) as info:
+        from_data(data)
+    found = {(d.code, d.spec_path) for d in info.value.diagnostics}
+    assert found == {
+        ("SK003", "$.services[0].binds.add"),
+        ("SK002", "$.services[0].bogus"),
+        ("SK003", "$.files[0].uid"),
+    }
+    with pytest.raises(SpecError) as info:
+        from_data([1])
+    assert [(d.code, d.spec_path) for d in info.value.diagnostics] == [("SK003", "$")]

@@ -1,0 +1,106 @@
+"""The input limits, each declared once (docs/limits.md explains them).
+
+Inputs that exceed a limit get a clear one-line error, never a traceback or an unbounded cost.
+The values leave a wide margin above anything a real system file or image needs.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import yaml
+
+MAX_YAML_DEPTH = 64
+"""Nesting of YAML collections (and of merge keys) in a system file or an image's label."""
+
+MAX_JSON_DEPTH = 64
+"""Nesting of arrays and objects in an image's JSON documents (manifests, indexes, configs)."""
+
+MAX_MANIFEST_BYTES = 4 << 20
+"""Size of a manifest, an index or a docker-archive ``manifest.json`` (the registries' 4 MiB)."""
+
+MAX_CONFIG_BYTES = 8 << 20
+"""Size of an image config or an OCI layout's ``index.json``."""
+
+MAX_LAYERS = 256
+"""Layers of one image (Docker's overlay2 stops at 128; LinuxKit images have a few)."""
+
+MAX_INDEX_MANIFESTS = 1024
+"""Entries of one index (platforms, attestations) or of a docker-archive's manifest.json."""
+
+MAX_INDEX_DEPTH = 4
+"""Indexes nested in indexes above one image manifest."""
+
+
+class LimitExceeded(ValueError):
+    """An input is larger or deeper than a limit of this module; the message says which."""
+
+
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_JSON_BRACKETS = re.compile(rb"[\[\]{}]")
+
+
+def json_depth(data: bytes) -> int:
+    """The deepest nesting of arrays/objects in a JSON text (0 for a scalar), without parsing
+    it (so without recursion). Text that is not JSON gives some number; parsing finds it."""
+    depth = deepest = 0
+    for match in _JSON_BRACKETS.finditer(_JSON_STRING.sub(b"", data)):
+        if match.group() in b"[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        else:
+            depth -= 1
+    return deepest
+
+
+def load_json(data: bytes, what: str, max_bytes: int) -> Any:
+    """Parse a JSON document of an image within the size and depth limits.
+
+    Raises :class:`LimitExceeded` (too large or too deep) or ``ValueError`` (not JSON), with
+    ``what`` in the message."""
+    if len(data) > max_bytes:
+        raise LimitExceeded(f"{what} is larger than {_size(max_bytes)} (the limit)")
+    if json_depth(data) > MAX_JSON_DEPTH:
+        raise LimitExceeded(f"{what} nests deeper than {MAX_JSON_DEPTH} levels (the limit)")
+    try:
+        return json.loads(data)
+    except (ValueError, RecursionError) as exc:
+        raise ValueError(f"{what} is not valid JSON: {exc}") from None
+
+
+def _size(n: int) -> str:
+    return f"{n >> 20} MiB" if n >= 1 << 20 else f"{n} bytes"
+
+
+class DepthLimitedComposer(yaml.composer.Composer):
+    """A YAML composer that stops at :data:`MAX_YAML_DEPTH` nested nodes, before it recurses
+    further (PyYAML's composer recurses once per level: a deep document would otherwise end
+    in a ``RecursionError``). The error is a ``ComposerError`` marked where the level starts."""
+
+    _depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self._depth >= MAX_YAML_DEPTH:
+            event = self.peek_event()  # type: ignore[attr-defined]
+            raise yaml.composer.ComposerError(
+                None,
+                None,
+                f"collections nested deeper than {MAX_YAML_DEPTH} levels (the limit)",
+                event.start_mark,
+            )
+        self._depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+class SafeLoader(DepthLimitedComposer, yaml.SafeLoader):
+    """``yaml.SafeLoader`` with the depth limit."""
+
+
+def safe_load_yaml(text: str) -> Any:
+    """``yaml.safe_load`` within :data:`MAX_YAML_DEPTH` (deeper: ``yaml.YAMLError``)."""
+    return yaml.load(text, Loader=SafeLoader)

@@ -1,0 +1,88 @@
+"""``check`` over many systems of one file: each finding once, with the systems it affects.
+
+Variants made from the same helper share most of their lines, so a mistake on one line shows
+up in every variant built from it. :func:`check_selected` loads the file once, checks every
+selected system, and groups equal findings (same code, severity, message, location and hint;
+the spec path may differ from variant to variant) into one :class:`Finding` that names the
+systems it was found in. mypy runs once for the file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import attrs
+
+from systemkit.check.labels import LabelSource
+from systemkit.diagnostics import Diagnostic, UserError
+from systemkit.variants.select import Selection, match_names
+
+
+@attrs.frozen
+class Finding:
+    """One finding and the systems it affects (empty: the file as a whole, e.g. mypy)."""
+
+    diagnostic: Diagnostic
+    systems: tuple[str, ...] = ()
+
+
+def _group_key(d: Diagnostic) -> Diagnostic:
+    return attrs.evolve(d, spec_path=None)
+
+
+def group_findings(per_system: Iterable[tuple[str, Sequence[Diagnostic]]]) -> list[Finding]:
+    """Equal findings of several systems merged into one, in report order."""
+    order: dict[Diagnostic, Diagnostic] = {}
+    systems: dict[Diagnostic, list[str]] = {}
+    for name, diags in per_system:
+        for d in diags:
+            key = _group_key(d)
+            if key not in order:
+                order[key] = d
+                systems[key] = []
+            if name not in systems[key]:
+                systems[key].append(name)
+    found = [Finding(order[k], tuple(systems[k])) for k in order]
+    return sorted(found, key=lambda f: f.diagnostic.sort_key())
+
+
+def check_selected(
+    paths: Sequence[Path],
+    selection: Selection,
+    *,
+    mypy: bool = True,
+    formats: Iterable[str] = (),
+    labels: LabelSource | None = None,
+) -> tuple[list[Finding], int]:
+    """Check the selected systems of one ``system.py`` (loaded once): the grouped findings and
+    how many systems were checked. LinuxKit YAML is one system."""
+    from systemkit.check import suppress
+    from systemkit.check.engine import check_file, check_loaded, finish
+    from systemkit.loader import load_collecting
+
+    paths = list(paths)
+    formats = tuple(formats)
+    if len(paths) != 1 or paths[0].suffix != ".py":
+        return [Finding(d) for d in check_file(paths, mypy=mypy, formats=formats)], 1
+    path = paths[0]
+    suppress.reset()
+    systems, collected = load_collecting(path)
+    if not systems:
+        return [Finding(d) for d in finish(collected)], 0
+    try:
+        names = match_names(list(systems), selection, str(path))
+    except UserError as exc:
+        return [Finding(d) for d in finish([*collected, *exc.diagnostics])], 0
+    per_system = [
+        (name, check_loaded(path, name, systems[name], collected, formats, labels))
+        for name in names
+    ]
+    found = group_findings(per_system)
+    syntax_error = any(f.diagnostic.code == "SK051" for f in found)
+    if mypy and not syntax_error:
+        from systemkit.check.mypy_run import run_mypy
+
+        found += [Finding(d) for d in finish(run_mypy(path))]
+        found.sort(key=lambda f: f.diagnostic.sort_key())
+    return found, len(names)

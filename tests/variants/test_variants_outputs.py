@@ -1,0 +1,95 @@
+"""Outputs per system: ``lower -o DIR``, ``check`` with each finding once, ``matrix``."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from systemkit import Service, System, matrix
+from systemkit.diagnostics import UserError
+from tests.support.cli import systemkit_cli
+
+SYSTEM_PY = textwrap.dedent(
+    """\
+    from systemkit import Kernel, Service, System, matrix
+
+    def variant(region: str, size: int) -> System:
+        services = [Service("app", "alpine:3.20", command=["app", str(size)])]
+        if size > 1:
+            services.append(Service("app", "alpine:3.20"))  # a duplicate name: SK2xx error
+        return System(
+            kernel=Kernel("linuxkit/kernel:6.12.59", cmdline=f"console=ttyS0 r={region}"),
+            init=["linuxkit/init:b5506cc74a6812dc40982cacfd2f4328f8a4b12a"],
+            services=services,
+        )
+
+    systems = matrix(variant, region=["eu", "us"], size=[1, 2, 3], name="{region}-{size}")
+    """
+)
+
+
+@pytest.fixture
+def variants_py(tmp_path: Path) -> Path:
+    path = tmp_path / "src" / "system.py"
+    path.parent.mkdir()
+    path.write_text(SYSTEM_PY)
+    return path
+
+
+@pytest.mark.parametrize(("fmt", "suffix"), [("json", ".json"), ("linuxkit", ".yml")])
+def test_lower_all_writes_one_identical_file_per_system(
+    variants_py: Path, tmp_path: Path, fmt: str, suffix: str
+) -> None:
+    out = tmp_path / "out"
+    res = systemkit_cli("lower", str(variants_py), "--all", "--format", fmt, "-o", str(out))
+    assert res.returncode == 0, res.stderr
+    names = [f"{r}-{s}" for r in ("eu", "us") for s in (1, 2, 3)]
+    assert sorted(p.name for p in out.iterdir()) == sorted(n + suffix for n in names)
+    for name in ("eu-1", "us-3"):
+        alone = systemkit_cli("lower", str(variants_py), "--system", name, "--format", fmt)
+        assert (out / (name + suffix)).read_bytes() == alone.stdout.encode()
+
+
+def test_lower_all_leaves_nothing_when_a_system_fails(tmp_path: Path) -> None:
+    path = tmp_path / "system.py"
+    path.write_text(
+        "from systemkit import File, System\n"
+        "systems = {'good': System(), 'bad': System(files=[File('/x', source='missing')])}\n"
+    )
+    out = tmp_path / "out"
+    res = systemkit_cli("lower", str(path), "--all", "-o", str(out))
+    assert res.returncode == 1 and "Traceback" not in res.stderr
+    assert not out.exists()
+
+
+def test_check_all_reports_a_shared_mistake_once_with_its_systems(variants_py: Path) -> None:
+    res = systemkit_cli("check", str(variants_py), "--all", "--no-mypy", "--format", "json")
+    assert res.returncode == 1
+    found = [json.loads(line) for line in res.stdout.splitlines()]
+    dup = [f for f in found if f["severity"] == "error"]
+    assert len(dup) == 1, found
+    assert sorted(dup[0]["systems"]) == ["eu-2", "eu-3", "us-2", "us-3"]
+    text = systemkit_cli("check", str(variants_py), "--system", "eu-*", "--no-mypy")
+    assert "= affects 2 of 3 systems: eu-2, eu-3" in text.stdout
+    assert text.stdout.count("error[") == 1
+
+
+def test_matrix_names_every_combination_in_loop_order() -> None:
+    def make(region: str, size: int) -> System:
+        return System(services=[Service("app", "alpine:3.20", command=[region, str(size)])])
+
+    systems = matrix(make, region=["eu", "us"], size={"s": 1, "l": 8}, name="{region}-{size}")
+    assert list(systems) == ["eu-s", "eu-l", "us-s", "us-l"]
+    assert systems["us-l"].services[0].command == ("us", "8")
+    by_fn = matrix(make, region=["eu"], size=[1], name=lambda region, size: f"{region}{size}")
+    assert list(by_fn) == ["eu1"]
+
+
+def test_matrix_refuses_names_that_collide() -> None:
+    with pytest.raises(UserError) as err:
+        matrix(lambda a, b: System(), a=[1, 2], b=[3], name="{b}")
+    assert err.value.diagnostics[0].code == "SK058"
+    assert "test_variants_outputs.py" in str(err.value.diagnostics[0].location)
