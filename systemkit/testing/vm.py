@@ -113,7 +113,14 @@ def _connect(path: Path, proc: subprocess.Popen[bytes], timeout: float) -> socke
             except OSError:
                 sock.close()
         if proc.poll() is not None:
-            raise VMError(f"qemu exited with status {proc.returncode} before opening {path.name}")
+            try:
+                said = (path.parent / "qemu.stderr").read_text(errors="replace").strip()
+            except OSError:
+                said = ""
+            raise VMError(
+                f"qemu exited with status {proc.returncode} before opening {path.name}"
+                + (f": {said[-2000:]}" if said else "")
+            )
         if time.monotonic() > deadline:
             raise VMError(f"qemu did not open {path} within {timeout:g}s")
         time.sleep(0.02)
@@ -287,14 +294,15 @@ class VMProcess:
         self._console_eof = False
         self._partial = ""
         self._log = console_log.open("w", encoding="utf-8")
-        self.proc = subprocess.Popen(
-            self.command,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=(workdir / "qemu.stderr").open("wb"),
-            start_new_session=True,
-            preexec_fn=None if keep else _pdeathsig,
-        )
+        with (workdir / "qemu.stderr").open("wb") as stderr:
+            self.proc = subprocess.Popen(
+                self.command,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=stderr,
+                start_new_session=True,
+                preexec_fn=None if keep else _pdeathsig,
+            )
         self._console: socket.socket | None = None
         self.agent: AgentClient | None = None
         try:
