@@ -146,6 +146,7 @@ _code("SK210", W, "rule", "`capabilities` replaces the image label's capabilitie
 _code("SK211", W, "rule", "`binds` replaces the image label's binds")
 _code("SK212", W, "rule", "`capabilities.add` is ignored because `capabilities` is set")
 _code("SK213", W, "rule", "`binds.add` is ignored because `binds` is set")
+_code("SK214", W, "rule", "the container has nothing to run (no command, no Entrypoint/Cmd)")
 _code("SK220", W, "rule", "unknown mount option word (binds, tmpfs, mounts)")
 _code("SK221", W, "rule", "unknown mount type")
 _code("SK222", W, "rule", "two mounts of one container at the same destination")
@@ -239,6 +240,15 @@ FILE_PROBLEM = _code(
     "a `files` entry cannot be written (path, mode, source changed, conflicting contents)",
 )
 NAME_UNUSABLE = _code("SK625", E, "build", "a container name that is not a usable directory name")
+
+# --- the lock file -----------------------------------------------------------------------------
+NOT_LOCKED = _code("SK630", E, "build", "`--locked`: the image is not in systemkit.lock")
+LOCK_DISAGREES = _code(
+    "SK631",
+    E,
+    "build",
+    "`--locked`: systemkit.lock disagrees (another digest, or no manifest for the platform)",
+)
 
 # --- notes --------------------------------------------------------------------------------------
 TRUST_IGNORED = _code("SK901", I, "reader", "`trust:` is accepted and ignored")

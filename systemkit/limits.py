@@ -21,8 +21,8 @@ MAX_JSON_DEPTH = 64
 MAX_MANIFEST_BYTES = 4 << 20
 """Size of a manifest, an index or a docker-archive ``manifest.json`` (the registries' 4 MiB)."""
 
-MAX_CONFIG_BYTES = 8 << 20
-"""Size of an image config or an OCI layout's ``index.json``."""
+MAX_CONFIG_BYTES = 16 << 20
+"""Size of an image config, an OCI layout's ``index.json``, any JSON document of the store."""
 
 MAX_LAYERS = 256
 """Layers of one image (Docker's overlay2 stops at 128; LinuxKit images have a few)."""
@@ -32,6 +32,9 @@ MAX_INDEX_MANIFESTS = 1024
 
 MAX_INDEX_DEPTH = 4
 """Indexes nested in indexes above one image manifest."""
+
+MAX_TAR_EXTENDED_HEADER = 1 << 20
+"""Size of one PAX or GNU long-name header in a layer (Go's ``archive/tar`` limit)."""
 
 
 class LimitExceeded(ValueError):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
@@ -53,6 +53,7 @@ from systemkit.codes import (
     Code,
 )
 from systemkit.diagnostics import Diagnostic, Severity, SystemkitError
+from systemkit.progress import Progress, silent, step, warning
 from systemkit.spec.codec import SpecError, from_data, to_data
 from systemkit.spec.types import ImageConfig, ImageSpec, Spec
 
@@ -129,13 +130,6 @@ class Images(Protocol):
     def read_json(self, digest: str) -> Any: ...
 
 
-Progress = Callable[[str], None]
-
-
-def _quiet(_msg: str) -> None:
-    return None
-
-
 @attrs.define
 class AssembleResult:
     """What the assembler found out while writing the stream."""
@@ -177,7 +171,7 @@ class Assembler:
         images: Images,
         *,
         base_dir: Path,
-        progress: Progress = _quiet,
+        progress: Progress = silent,
         honour_opaque: bool = True,
     ) -> None:
         self.spec = spec
@@ -212,7 +206,7 @@ class Assembler:
 
     def _warn(self, msg: str) -> None:
         self.result.warnings.append(msg)
-        self.progress(f"warning: {msg}")
+        self.progress(warning(msg))
 
     def resolve(self, ref: str) -> ResolvedLike:
         if ref not in self._resolved:
@@ -260,20 +254,20 @@ class Assembler:
 
     def _files_section(self) -> Iterator[Member]:
         if self.spec.files:
-            self.progress("Add files:")
+            self.progress(step("Add files:", "files"))
         yield from self._files()
 
     def image_members(self) -> Iterator[Member]:
         """Everything before the files section: kernel, init, volumes, containers."""
         spec = self.spec
         if spec.kernel is not None and spec.kernel.image:
-            self.progress(f"Extract kernel image: {spec.kernel.image}")
+            self.progress(step(f"Extract kernel image: {spec.kernel.image}", "kernel"))
             yield from self._kernel()
         if spec.init:
-            self.progress("Add init containers:")
+            self.progress(step("Add init containers:", "init"))
         yield from self._init()
         for i, vol in enumerate(spec.volumes):
-            self.progress(f"Add volume: {vol.name}")
+            self.progress(step(f"Add volume: {vol.name}", "volume", vol.name))
             yield from self._volume(i, vol)
         bundles: dict[str, str] = {}
         for section, entries in (
@@ -282,7 +276,7 @@ class Assembler:
             ("services", spec.services),
         ):
             if entries:
-                self.progress(f"Add {section} containers:")
+                self.progress(step(f"Add {section} containers:", section))
             for i, entry in enumerate(entries):
                 prefix = f"{i:03d}-" if section != "services" else ""
                 yield from self._bundle(section, i, prefix, entry, bundles)
@@ -373,7 +367,7 @@ class Assembler:
     def _init(self) -> Iterator[Member]:
         dbs: list[bytes] = []
         for i, ref in enumerate(self.spec.init):
-            self.progress(f"Process init image: {ref}")
+            self.progress(step(f"Process init image: {ref}", "init", ref))
             for hdr, body in self._image(
                 ref, prefix="", location=f"init[{i}]", resolv=RESOLV_SYMLINK
             ):
@@ -514,7 +508,7 @@ class Assembler:
                 f"container name {name!r} is not a usable directory name",
                 where=location,
             )
-        self.progress(f"  Create OCI config for {entry.image}")
+        self.progress(step(f"  Create OCI config for {entry.image}", section, entry.name))
         ref = entry.image
         img = self.resolve(ref)
         yaml = self._yaml_with_volumes(entry, location, spec_path)
@@ -675,7 +669,7 @@ def assemble(
     out: BinaryIO,
     *,
     base_dir: Path,
-    progress: Progress = _quiet,
+    progress: Progress = silent,
     honour_opaque: bool = True,
 ) -> AssembleResult:
     """Write the filesystem tar of ``spec`` to ``out``; image content comes from ``images``."""

@@ -20,7 +20,15 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import closing
 from typing import BinaryIO
 
-from systemkit.assemble.tarstream import DIR, Body, TarHeader, go_clean, go_join, iter_tar
+from systemkit.assemble.tarstream import (
+    DIR,
+    Body,
+    TarFormatError,
+    TarHeader,
+    go_clean,
+    go_join,
+    iter_tar,
+)
 
 WHITEOUT = ".wh."
 OPAQUE = ".wh..wh..opq"
@@ -52,6 +60,16 @@ def _hidden(path: str, tombstones: dict[str, bool], opaque: set[str]) -> bool:
         current = parent
 
 
+def _layer_members(stream: BinaryIO, what: str, number: int) -> Iterator[tuple[TarHeader, Body]]:
+    """The members of one layer; a layer that is not a tar archive is named in the error."""
+    try:
+        yield from iter_tar(stream)
+    except TarFormatError as exc:
+        raise TarFormatError(
+            f"{what}: layer {number} (counting from the bottom) is not a valid tar archive: {exc}"
+        ) from None
+
+
 def flatten(
     layers: Iterable[Callable[[], BinaryIO]],
     *,
@@ -64,10 +82,10 @@ def flatten(
     openers = list(layers)
     seen: dict[str, bool] = {}
     opaque: set[str] = set()
-    for opener in reversed(openers):
+    for number, opener in reversed(list(enumerate(openers))):
         layer_opaque: set[str] = set()
         with closing(opener()) as stream:
-            for hdr, body in iter_tar(stream):
+            for hdr, body in _layer_members(stream, what, number):
                 name = go_clean(hdr.name)
                 if name.startswith("/"):
                     name = go_clean(name.lstrip("/") or ".")

@@ -17,6 +17,9 @@ from typing import BinaryIO
 
 import attrs
 
+from systemkit.diagnostics import SystemkitError
+from systemkit.limits import MAX_TAR_EXTENDED_HEADER
+
 BLOCK = 512
 DEFAULT_MTIME = 1492533000
 """2017-04-18T16:30:00Z: LinuxKit's mtime for every synthesised member."""
@@ -41,7 +44,7 @@ _BASIC_KEYS = frozenset(
 )
 
 
-class TarFormatError(ValueError):
+class TarFormatError(SystemkitError, ValueError):
     """A tar stream that cannot be read."""
 
 
@@ -419,6 +422,11 @@ def iter_tar(stream: BinaryIO) -> Iterator[tuple[TarHeader, Body]]:
         typeflag = blk[156:157]
         size = _parse_number(blk[124:136])
         if typeflag in (b"x", b"g", b"L", b"K"):
+            if size > MAX_TAR_EXTENDED_HEADER:
+                raise TarFormatError(
+                    f"a tar extended header of {size} bytes (the limit is "
+                    f"{MAX_TAR_EXTENDED_HEADER >> 20} MiB, as Go's archive/tar)"
+                )
             data = _read_exact(stream, size + (-size % BLOCK))[:size]
             if typeflag == b"x":
                 pax.update(_parse_pax(data))

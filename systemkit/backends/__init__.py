@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from systemkit.backends.base import Backend, BuildRequest
 from systemkit.backends.registry import BackendError, available_backends, get_backend
 from systemkit.diagnostics import SystemkitError
+from systemkit.progress import Progress
 from systemkit.spec.types import Spec
 
 __all__ = [
@@ -31,13 +32,16 @@ def build(
     arch: str | None = None,
     cache_dir: Path | None = None,
     pull: bool = False,
-    progress: Callable[[str], None] | None = None,
+    progress: Progress | None = None,
     quiet: bool = False,
+    backend_options: Mapping[str, object] | None = None,
 ) -> list[Path]:
     """Build ``spec`` into ``formats`` in ``out_dir`` with the named backend; the paths written.
 
     Outputs appear atomically: on any error (or KeyboardInterrupt) nothing is left behind.
-    ``out_dir`` is created if missing.
+    ``out_dir`` is created if missing. ``backend_options`` are passed to the backend's
+    constructor (:func:`get_backend`), e.g. ``{"binary": path}`` for the linuxkit backend;
+    ``progress`` receives :class:`~systemkit.progress.ProgressEvent` s.
     """
     if not name or "/" in name or "\0" in name or name in (".", ".."):
         raise SystemkitError(
@@ -60,4 +64,4 @@ def build(
         progress=progress,
         quiet=quiet,
     )
-    return get_backend(backend).build(request)
+    return get_backend(backend, **(backend_options or {})).build(request)

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 import attrs
 
+from systemkit.progress import Progress
 from systemkit.spec.types import Spec
-
-ProgressFn = Callable[[str], None]
 
 
 @attrs.frozen
@@ -18,8 +16,9 @@ class BuildRequest:
     """Everything a backend needs for one build.
 
     ``base_dir`` is what relative ``files[].source`` paths are relative to; ``cache_dir`` is the
-    image store root (None: the default store); ``progress`` receives one human-readable line
-    per step (None: silent); ``quiet`` asks the backend not to print anything itself.
+    image store root (None: the default store); ``progress`` receives a
+    :class:`~systemkit.progress.ProgressEvent` per step, transfer and warning (None: silent);
+    ``quiet`` asks the backend not to print anything itself.
     """
 
     spec: Spec
@@ -30,7 +29,7 @@ class BuildRequest:
     arch: str | None = None
     cache_dir: Path | None = None
     pull: bool = False
-    progress: ProgressFn | None = None
+    progress: Progress | None = None
     quiet: bool = False
 
 

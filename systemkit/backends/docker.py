@@ -38,7 +38,7 @@ import tempfile
 import threading
 import time
 import urllib.parse
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +59,7 @@ from systemkit.images.errors import ImageError
 from systemkit.images.mediatypes import host_arch, normalise_arch
 from systemkit.images.ref import ImageRef, InvalidReference
 from systemkit.images.store import ImageStore, normalise_ref
+from systemkit.progress import Progress, ProgressEvent, silent, step
 from systemkit.spec.types import SECTIONS, Spec
 
 __all__ = [
@@ -91,12 +92,6 @@ _TIMEOUT = 300
 _PIPE_CHUNK = 1 << 16
 _MIN_API = "1.24"
 """The oldest API docker-py speaks; only used to ask the engine for its version."""
-
-Say = Callable[[str], None]
-
-
-def _quiet(_msg: str) -> None:
-    return None
 
 
 def _error(code: str, message: str, spec_path: str | None) -> UserError:
@@ -424,7 +419,7 @@ class EngineImages:
     store: ImageStore
     arch: str = attrs.field(factory=host_arch, converter=normalise_arch)
     pull: bool = False
-    say: Say = _quiet
+    progress: Progress = silent
     workdir: Path | None = None
     _saved: dict[str, str] = attrs.field(factory=dict, init=False)
     """engine image id -> the first ref it was stored under."""
@@ -447,7 +442,7 @@ class EngineImages:
     def pull_image(self, ref: str, spec_path: str) -> dict[str, Any]:
         """Pull ``ref`` for ``linux/<arch>`` through the engine; its inspect data."""
         repo, tag = _pull_args(ref)
-        self.say(f"pulling {ref} through the Docker Engine")
+        self.progress(step(f"pulling {ref} through the Docker Engine", "engine", ref))
         try:
             for event in self.client.pull(
                 repo, tag=tag, stream=True, decode=True, platform=f"linux/{self.arch}"
@@ -460,10 +455,7 @@ class EngineImages:
                     raise _error(
                         PULL_FAILED, f"cannot pull {ref}: {message or event['error']}", spec_path
                     )
-                status = event.get("status")
-                if status and not event.get("progressDetail"):
-                    ident = event.get("id")
-                    self.say(f"{ref}: {ident + ': ' if ident else ''}{status}")
+                self._pull_event(ref, event)
         except docker.errors.APIError as exc:
             raise _error(
                 PULL_FAILED,
@@ -482,13 +474,29 @@ class EngineImages:
             )
         return info
 
+    def _pull_event(self, ref: str, event: dict[str, Any]) -> None:
+        """One status event of an engine pull as progress: byte counts of a layer being
+        downloaded advance its bar; other statuses are steps."""
+        status, ident = event.get("status"), event.get("id")
+        detail = event.get("progressDetail")
+        if isinstance(detail, dict) and detail:
+            current, total = detail.get("current"), detail.get("total")
+            if isinstance(current, int) and (total is None or isinstance(total, int)):
+                subject = f"{ref} {ident}" if ident else ref
+                moved = ProgressEvent("advance", "", "engine", subject, current, total, "bytes")
+                self.progress(moved)
+        elif status:
+            line = f"{ref}: {str(ident) + ': ' if ident else ''}{status}"
+            self.progress(step(line, "engine", ref))
+
     def resolve(self, ref: str, spec_path: str) -> dict[str, Any]:
         """The engine's image for ``ref``: local first (unless ``pull``), else pulled."""
         info = None if self.pull else self.inspect(ref, spec_path)
         if info is None:
             info = self.pull_image(ref, spec_path)
-        elif self.say is not _quiet:
-            self.say(f"{ref}: using the Docker Engine's image {str(info.get('Id'))[:19]}")
+        else:
+            using = f"{ref}: using the Docker Engine's image {str(info.get('Id'))[:19]}"
+            self.progress(step(using, "engine", ref))
         got = f"{info.get('Os') or 'linux'}/{normalise_arch(str(info.get('Architecture') or ''))}"
         if got != f"linux/{self.arch}":
             raise _error(
@@ -510,7 +518,7 @@ class EngineImages:
         image_id = str(info["Id"])
         name = normalise_ref(ref)
         if self.holds(name, image_id):
-            self.say(f"{name}: {image_id[:19]} is already exported")
+            self.progress(step(f"{name}: {image_id[:19]} is already exported", "engine", name))
             return
         first = self._saved.get(image_id)
         if first is not None:
@@ -552,7 +560,8 @@ class EngineImages:
 
     def save(self, image_id: str, name: str, spec_path: str) -> None:
         """Export the engine's image ``image_id`` (docker-archive) into the store as ``name``."""
-        self.say(f"{name}: exporting {image_id[:19]} from the Docker Engine")
+        exporting = f"{name}: exporting {image_id[:19]} from the Docker Engine"
+        self.progress(step(exporting, "engine", name))
         fd, tmp_name = tempfile.mkstemp(prefix="sk-docker-save-", suffix=".tar", dir=self.workdir)
         tmp = Path(tmp_name)
         try:
@@ -627,7 +636,7 @@ class DockerBackend:
             )
         if not Path(request.out_dir).is_dir():
             raise SystemkitError(f"output directory {str(request.out_dir)!r} does not exist")
-        say = request.progress or _quiet
+        progress = request.progress or silent
         with connect(self.endpoint) as conn:
             store = ImageStore(self.mirror_root(request.cache_dir))
             with tempfile.TemporaryDirectory(prefix=".export-", dir=store.root) as tmp:
@@ -636,7 +645,7 @@ class DockerBackend:
                     store,
                     arch=request.arch or host_arch(),
                     pull=request.pull,
-                    say=say,
+                    progress=progress,
                     workdir=Path(tmp),
                 )
                 engine.fetch_all(request.spec)

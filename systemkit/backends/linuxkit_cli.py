@@ -30,7 +30,7 @@ import shutil
 import subprocess
 import tempfile
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from systemkit import codes
@@ -39,6 +39,7 @@ from systemkit.diagnostics import Diagnostic, Severity, SystemkitError, UserErro
 from systemkit.images.ref import ImageRef, InvalidReference
 from systemkit.linuxkit.emit import emit_yaml
 from systemkit.outputs.atomic import AtomicOutputs
+from systemkit.progress import Progress, ProgressEvent, silent, step
 from systemkit.spec.types import SECTIONS, Spec
 
 __all__ = [
@@ -208,10 +209,6 @@ def linuxkit_error(spec: Spec, output: Iterable[str], status: int) -> UserError:
 # -- the backend -----------------------------------------------------------------------------
 
 
-def _quiet(_msg: str) -> None:
-    return None
-
-
 class LinuxkitBackend:
     """Builds any LinuxKit output format by running ``linuxkit build`` on the emitted YAML."""
 
@@ -251,14 +248,15 @@ class LinuxkitBackend:
         if not out_dir.is_dir():
             raise SystemkitError(f"output directory {str(out_dir)!r} does not exist")
         find_linuxkit(self.binary)
-        say: Callable[[str], None] = request.progress or _quiet
+        progress = request.progress or silent
         with AtomicOutputs(out_dir) as outs:
             staging = outs.scratch_dir(f"{request.name}.linuxkit")
             with tempfile.TemporaryDirectory(prefix="systemkit-linuxkit-") as tmp:
                 yaml_path = Path(tmp) / f"{request.name}.yml"
                 yaml_path.write_text(emit_yaml(request.spec))
                 for formats in linuxkit_runs(request.formats):
-                    self._run(request, self.command(request, formats, staging, yaml_path), say)
+                    command = self.command(request, formats, staging, yaml_path)
+                    self._run(request, command, progress)
             produced = sorted(p for p in staging.iterdir() if p.is_file())
             if not produced:
                 raise SystemkitError("linuxkit build succeeded but wrote no output")
@@ -269,8 +267,8 @@ class LinuxkitBackend:
                 paths.append(target)
             return paths
 
-    def _run(self, request: BuildRequest, cmd: list[str], say: Callable[[str], None]) -> None:
-        say("$ " + " ".join(cmd))
+    def _run(self, request: BuildRequest, cmd: list[str], progress: Progress) -> None:
+        progress(step("$ " + " ".join(cmd), "linuxkit"))
         tail: deque[str] = deque(maxlen=_TAIL)
         try:
             proc = subprocess.Popen(
@@ -289,7 +287,7 @@ class LinuxkitBackend:
         try:
             for line in proc.stdout:
                 tail.append(line)
-                say(line.rstrip("\n"))
+                progress(ProgressEvent("log", line.rstrip("\n"), "linuxkit"))
             status = proc.wait()
         except BaseException:
             proc.kill()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, BinaryIO, cast
 
@@ -12,11 +13,12 @@ from systemkit.assemble.tarstream import TarWriter
 from systemkit.assemble.verify import GunzipStream, VerifiedBlob
 from systemkit.backends.base import BuildRequest
 from systemkit.backends.buildcache import BuildCache, CacheEntry, spec_key
-from systemkit.diagnostics import SystemkitError, UserError
+from systemkit.diagnostics import Diagnostic, SystemkitError, UserError
 from systemkit.images import mediatypes as mt
 from systemkit.images.store import ImageStore
 from systemkit.outputs import FORMATS, NEEDS_KERNEL, AtomicOutputs, write_formats
 from systemkit.outputs.formats import InitrdParts, copy_range, resume_initrd
+from systemkit.progress import Progress, ProgressEvent, silent, step, warning
 from systemkit.spec.types import Spec
 
 
@@ -24,19 +26,49 @@ class StoreImages:
     """The assembler's view of the image store: refs resolved (and pulled) for one arch."""
 
     def __init__(
-        self, store: ImageStore, arch: str | None, pull: bool, offline: bool = False
+        self,
+        store: ImageStore,
+        arch: str | None,
+        pull: bool,
+        offline: bool = False,
+        progress: Progress | None = None,
     ) -> None:
         self.store = store
         self.arch = arch
         self.pull = pull
         self.offline = offline
+        self.progress = progress
+        self._ready: dict[str, ResolvedLike | SystemkitError] = {}
+
+    def prefetch(self, refs: list[str], workers: int = 4) -> None:
+        """Resolve (and pull) every ref at once, in parallel; :meth:`resolve` then answers
+        from what was found, so a build learns about every missing image in one go."""
+        todo = [r for r in dict.fromkeys(refs) if r not in self._ready]
+        if not todo:
+            return
+
+        def one(ref: str) -> ResolvedLike | SystemkitError:
+            try:
+                return self._resolve(ref)
+            except SystemkitError as exc:
+                return exc
+
+        with ThreadPoolExecutor(max_workers=max(1, min(workers, len(todo)))) as pool:
+            for ref, found in zip(todo, pool.map(one, todo), strict=True):
+                self._ready[ref] = found
 
     def resolve(self, ref: str) -> ResolvedLike:
+        found = self._ready.get(ref)
+        if isinstance(found, SystemkitError):
+            raise found
+        return found if found is not None else self._resolve(ref)
+
+    def _resolve(self, ref: str) -> ResolvedLike:
         if self.offline:
             return self.store.resolve(ref, self.arch)
         from systemkit.images.registry import ensure_image
 
-        return ensure_image(self.store, ref, self.arch, pull=self.pull)
+        return ensure_image(self.store, ref, self.arch, pull=self.pull, progress=self.progress)
 
     def open_layer(self, desc: dict[str, Any]) -> BinaryIO:
         """The uncompressed layer; plain and gzip layers are verified against their digest
@@ -112,13 +144,25 @@ class NativeBackend:
         out_dir = Path(request.out_dir)
         if not out_dir.is_dir():
             raise SystemkitError(f"output directory {str(out_dir)!r} does not exist")
-        progress = request.progress or (lambda _msg: None)
+        progress = request.progress or silent
         store = ImageStore(request.cache_dir) if request.cache_dir else ImageStore.default()
-        images = StoreImages(store, request.arch, request.pull, offline=self.offline)
+        images = StoreImages(
+            store, request.arch, request.pull, offline=self.offline, progress=progress
+        )
         asm = Assembler(spec, images, base_dir=request.base_dir, progress=progress)
         started = time.monotonic()
-        for ref in image_refs(spec):
-            asm.resolve(ref)
+        refs = image_refs(spec)
+        images.prefetch(refs)
+        missing: list[Diagnostic] = []
+        for ref in refs:
+            try:
+                asm.resolve(ref)
+            except BuildError as exc:
+                if exc.spec_path is None:
+                    raise
+                missing.append(exc.diagnostic())
+        if missing:
+            raise UserError(missing)
         cache = BuildCache(store.root / ".build-cache") if self.use_cache else None
         key = spec_key(spec, dict(sorted(asm.result.images.items())), request.arch)
         entry = cache.lookup(key) if cache is not None else None
@@ -129,7 +173,7 @@ class NativeBackend:
                 outs.temp(f"{request.name}.tar") if "tar" in formats else outs.scratch("fs.tar")
             )
             if entry is not None:
-                progress("Reusing the unchanged part of the previous build")
+                progress(step("Reusing the unchanged part of the previous build", "cache"))
                 # Without a tar output only the files section is needed (for the initrd).
                 start = entry.files_offset if "tar" in formats else 0
                 with tar_path.open("wb") as fh:
@@ -157,9 +201,12 @@ class NativeBackend:
                 try:
                     cache.save(key, tar_path, files_offset, links, parts, "tar" not in formats)
                 except OSError as exc:
-                    progress(f"warning: could not save the rebuild cache: {exc}")
+                    progress(warning(f"could not save the rebuild cache: {exc}", "cache"))
             paths = outs.commit()
-        progress(f"Built {', '.join(p.name for p in paths)} in {time.monotonic() - started:.1f}s")
+        built = ", ".join(p.name for p in paths)
+        progress(
+            ProgressEvent("done", f"Built {built} in {time.monotonic() - started:.1f}s", "build")
+        )
         return paths
 
     @staticmethod

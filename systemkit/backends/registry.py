@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from importlib.metadata import EntryPoint, entry_points
 
 from systemkit.backends.base import Backend
@@ -30,8 +31,11 @@ def available_backends() -> list[str]:
     return sorted(_entry_points())
 
 
-def get_backend(name: str) -> Backend:
-    """An instance of the backend registered as ``name``."""
+def get_backend(name: str, **options: object) -> Backend:
+    """An instance of the backend registered as ``name``, made with ``options`` (its
+    constructor's keyword arguments: ``get_backend("linuxkit", binary=path)``,
+    ``get_backend("native", use_cache=False)``). An option the backend does not take is a
+    :class:`BackendError` naming it."""
     eps = _entry_points()
     ep = eps.get(name)
     if ep is None:
@@ -39,7 +43,17 @@ def get_backend(name: str) -> Backend:
         raise BackendError(f"unknown backend {name!r} (known backends: {known})")
     try:
         factory = ep.load()
-        backend = factory()
+    except Exception as exc:
+        raise BackendError(f"backend {name!r} ({ep.value}) cannot be loaded: {exc}") from exc
+    if options:
+        try:
+            inspect.signature(factory).bind(**options)
+        except TypeError as exc:
+            raise BackendError(f"backend {name!r} does not take these options: {exc}") from None
+        except ValueError:
+            pass  # no signature to check: the call says
+    try:
+        backend = factory(**options)
     except Exception as exc:
         raise BackendError(f"backend {name!r} ({ep.value}) cannot be loaded: {exc}") from exc
     if not isinstance(backend, Backend):

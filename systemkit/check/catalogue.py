@@ -27,6 +27,8 @@ class Example:
     text: str
     lang: str = "yaml"
     formats: tuple[str, ...] = ()
+    lock: str = ""
+    """A ``systemkit.lock`` next to the file (rules that need to know the images)."""
 
 
 @attrs.frozen
@@ -66,6 +68,24 @@ def _r(code: str, group: str, rationale: str, bad: Example, good: Example) -> Ru
     return Rule(code, entry.severity, entry.meaning, rationale, bad, good, group)
 
 
+def _locked(example: Example, ref: str, entrypoint: list[str] | None) -> Example:
+    """``example`` with a lock that knows ``ref``: no label, this Entrypoint, no Cmd."""
+    from systemkit.images.lock import Lock, LockedImage
+
+    digest = "sha256:" + "0" * 64
+    entry = LockedImage(
+        ref=ref,
+        digest=digest,
+        media_type="application/vnd.oci.image.manifest.v1+json",
+        platforms={"linux/amd64": digest, "linux/arm64": digest},
+        platform="linux/amd64",
+        label=None,
+        config={"Entrypoint": entrypoint},
+    )
+    return attrs.evolve(example, lock=Lock({ref: entry}).to_bytes().decode())
+
+
+_NOCMD = "example.com/nocmd:1"
 _VOL = "volumes:\n  - name: data\n"
 _GETTY = "linuxkit/getty:a86d74c8f89be8956330c3b115b0b1f2e09ef6e0"
 
@@ -302,6 +322,15 @@ RULES: tuple[Rule, ...] = (
         "When `binds` is set, LinuxKit ignores `binds.add` entirely.",
         _y(_svc('binds: ["/var/log:/var/log"]\nbinds.add: ["/etc:/etc:ro"]')),
         _y(_svc('binds: ["/var/log:/var/log", "/etc:/etc:ro"]')),
+    ),
+    _r(
+        "SK214",
+        "process",
+        "A container without `command` runs its label's command, else the image's Entrypoint "
+        "and Cmd; when the image has none of them runc has nothing to run and the system "
+        "fails at boot. Known only with a lock (`systemkit lock`) or a stored image.",
+        _locked(_y(_svc("env: [A=1]", _NOCMD)), _NOCMD, None),
+        _locked(_y(_svc("command: [/bin/app]", _NOCMD)), _NOCMD, None),
     ),
     # --- mounts -------------------------------------------------------------------------------
     _r(

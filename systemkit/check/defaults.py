@@ -1,4 +1,5 @@
-"""Label defaults: ``capabilities``/``binds`` replace the image label's (SK210-SK213).
+"""Label defaults: ``capabilities``/``binds`` replace the image label's (SK210-SK213);
+an image with nothing to run (SK214).
 
 LinuxKit takes a container's ``capabilities`` (``binds``) instead of its image label's, and
 ignores ``capabilities.add`` (``binds.add``) whenever the replacing form is present. The label is
@@ -29,7 +30,7 @@ def _replaces(ctx: Context, e: Entry, key: str, code: str, mine: list[str]) -> N
         dropped = [v for v in label if v not in mine]
         if not dropped:
             return
-        what = f"the label's {', '.join(dropped)}"
+        what = f"the label's {key} {', '.join(f'`{v}`' for v in dropped)}"
     ctx.report(
         code,
         f"{e.path}.{key}",
@@ -68,4 +69,26 @@ def check_label_defaults(ctx: Context) -> None:
             )
 
 
-RULES = (check_label_defaults,)
+def check_image_command(ctx: Context) -> None:
+    """SK214: an onboot/onshutdown/service container with no ``command``, whose label sets
+    none and whose image has neither ``Entrypoint`` nor ``Cmd``: runc has nothing to run, and
+    LinuxKit only finds out at boot. Reported only when the image is known (lock or store)."""
+    for e in ctx.containers():
+        if e.spec.command is not None:
+            continue
+        label = ctx.labels.label(e.spec.image)
+        config = ctx.labels.image_config(e.spec.image)
+        if label is None or config is None or label.get("command"):
+            continue
+        if config.get("Entrypoint") or config.get("Cmd"):
+            continue
+        ctx.report(
+            "SK214",
+            f"{e.path}.image",
+            f"image {e.spec.image} has neither an Entrypoint nor a Cmd, its label sets no "
+            "command, and the container sets none: there is nothing to run",
+            "give the container a `command`",
+        )
+
+
+RULES = (check_label_defaults, check_image_command)

@@ -105,9 +105,13 @@ systemkit, the whole `systemkit check system.py` command (start-up, load, rules 
 ## Image labels
 
 `capabilities` and `binds` replace the defaults of the image's `org.mobyproject.config` label
-(`SK210`, `SK211`). `systemkit check` never uses the network: it reads the label when the image
-is already in the local image store, takes Docker's official images (`docker.io/library/...`)
-to have no label, and otherwise warns that the label's defaults, if any, are dropped.
+(`SK210`, `SK211`), and a container without `command` runs the label's command, else the
+image's Entrypoint and Cmd (`SK214` when there is none). `systemkit check` never uses the
+network: it reads the label and config from the `systemkit.lock` next to the file
+(`systemkit lock`, see docs/images.md), else from the local image store, takes Docker's
+official images (`docker.io/library/...`) to have no label, and otherwise warns that the
+label's defaults, if any, are dropped. With the image known, the warning names exactly what
+is replaced ("this drops the label's binds `/dev:/dev`, `/lib/modules:/lib/modules`").
 
 ## The gate of a build
 

@@ -156,6 +156,24 @@ def gate(
     return diags
 
 
+def labels_for(paths: Sequence[Path], store: Path | None = None) -> LabelSource:
+    """Where the checks of input ``paths`` learn about images: the ``systemkit.lock`` next to
+    them (when there is one and it reads), then the image store (``store``, or the default)."""
+    from systemkit.images.lock import LockError, lock_path, read_lock
+
+    try:
+        lock = read_lock(lock_path(paths))
+    except LockError:
+        lock = None  # `systemkit lock`/`--locked` report it; checking goes on without it
+    if store is None:
+        return LabelSource(lock=lock)
+    from systemkit.images.store import ImageStore
+
+    if not (store / "index.json").is_file():
+        return LabelSource(use_store=False, lock=lock)
+    return LabelSource(lock=lock, store=ImageStore(store), opened=True)
+
+
 def check_file(
     paths: list[Path],
     *,
@@ -166,12 +184,15 @@ def check_file(
 ) -> list[Diagnostic]:
     """Check input files: one ``system.py`` or LinuxKit YAML files (merged in order).
 
+    ``labels`` (default: :func:`labels_for` the paths) tells the rules what the images hold.
     Loads the input collecting every value error, lowers it, runs every rule, and (for a
     ``system.py``, unless ``mypy=False``) runs mypy on it; returns all findings sorted. Never
     raises for a mistake in the input: that is a finding.
     """
     from systemkit.loader import YAML_SUFFIXES
 
+    if labels is None and paths:
+        labels = labels_for(paths)
     if paths and all(p.suffix in YAML_SUFFIXES for p in paths):
         return _check_yaml(paths, formats, labels)
     if len(paths) != 1 or paths[0].suffix != ".py":

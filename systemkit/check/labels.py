@@ -1,8 +1,9 @@
-"""Image labels for the label-dependent rules: from the local image store only, never the network.
+"""Image labels for the label-dependent rules: from the lock or the local store, never the network.
 
 An image's ``org.mobyproject.config`` label may set default ``capabilities`` and ``binds``
-that a container's ``capabilities``/``binds`` replace. The label is known when the image is
-already in the local store. Docker's official images (``docker.io/library/...``) are taken to
+that a container's ``capabilities``/``binds`` replace. The label is known when the system's
+``systemkit.lock`` has the image (:mod:`systemkit.images.lock`), or when the image is already
+in the local store. Docker's official images (``docker.io/library/...``) are taken to
 have no such label (they are not built by ``linuxkit pkg``). Otherwise the label is unknown and
 the rules assume it may set defaults.
 """
@@ -14,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import attrs
+
+from systemkit.images.lock import CONFIG_FIELDS, Lock
 
 
 def _store_root() -> Path:
@@ -39,6 +42,8 @@ class LabelSource:
     """
 
     use_store: bool = True
+    lock: Lock | None = None
+    """Consulted first: the system's lock file."""
     _cache: dict[str, dict[str, Any] | None] = attrs.field(factory=dict)
     _store: Any = None
     _opened: bool = False
@@ -59,6 +64,8 @@ class LabelSource:
     def label(self, ref: str) -> dict[str, Any] | None:
         if ref in self._cache:
             return self._cache[ref]
+        if self.lock is not None and (entry := self.lock.find(ref)) is not None:
+            return dict(entry.label or {})
         if ref.startswith(OFFICIAL_PREFIX):
             return {}
         store = self._open()
@@ -71,3 +78,17 @@ class LabelSource:
                 found = None
         self._cache[ref] = found
         return found
+
+    def image_config(self, ref: str) -> dict[str, Any] | None:
+        """``Cmd``, ``Entrypoint``, ``Env``, ``User``, ``WorkingDir`` of the image's config,
+        from the lock or the store; None when unknown."""
+        if self.lock is not None and (entry := self.lock.find(ref)) is not None:
+            return dict(entry.config)
+        store = self._open()
+        if store is None:
+            return None
+        try:
+            section = store.resolve(ref).config.get("config") or {}
+        except Exception:  # not stored, wrong platform, unreadable: unknown
+            return None
+        return {k: section.get(k) for k in CONFIG_FIELDS}

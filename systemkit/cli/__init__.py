@@ -18,7 +18,19 @@ from types import ModuleType
 from systemkit.cli.common import UsageError
 from systemkit.diagnostics import SystemkitError, UserError
 
-COMMANDS = ("lower", "check", "build", "run", "import", "diff", "schema", "cache", "ls")
+COMMANDS = (
+    "lower",
+    "check",
+    "build",
+    "run",
+    "import",
+    "diff",
+    "schema",
+    "cache",
+    "ls",
+    "images",
+    "lock",
+)
 """Subcommand modules, in the order ``--help`` lists them."""
 
 

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import attrs
 
-from systemkit.cli.common import add_input_arguments, load_input
+from systemkit.cli.common import UsageError, add_input_arguments, load_input
+from systemkit.cli.locking import add_lock_arguments, with_lock
 from systemkit.diagnostics import Severity, UserError
 
 NAME = "build"
@@ -24,13 +23,18 @@ store (images missing from it are pulled from their registry), without Docker or
 Outputs appear atomically in --dir: on an error or Ctrl-C nothing is left behind.
 
 formats (native and docker backends):
-  tar                NAME.tar
-  kernel+initrd      NAME-kernel, NAME-initrd.img, NAME-cmdline (when the cmdline is not empty)
-  tar-kernel-initrd  NAME-initrd.tar
+{formats}
 The linuxkit backend passes any format `linuxkit build` knows (iso-efi, raw-bios, ...).
 
-backends: native (default; daemonless), docker (images through the Docker Engine named by
-DOCKER_HOST / the docker context), linuxkit (runs `linuxkit build` on the emitted YAML).
+backends installed: {backends}. native (default; daemonless), docker (images through the
+Docker Engine named by DOCKER_HOST / the docker context), linuxkit (runs `linuxkit build` on
+the emitted YAML); others register through the `systemkit.backends` entry points.
+
+Progress goes to stderr: on a terminal a live display (steps, transfers, elapsed time),
+elsewhere one plain line per step; --quiet prints none.
+
+With a systemkit.lock next to the file (`systemkit lock FILE`) every image reference is pinned
+to its locked digest; --locked fails when the lock lacks an image or disagrees.
 
 The checks of `systemkit check` run first: errors stop the build (warnings too with --strict).
 NAME defaults to the system's name: the system.py's directory for a file's only `system`, the
@@ -43,15 +47,35 @@ Examples:
 """
 
 
+def _description() -> str:
+    """The description, with the formats (``FORMATS``) and backends (entry points) filled in."""
+    from systemkit.backends.registry import available_backends
+    from systemkit.outputs.formats import FORMATS
+
+    width = max(len(f) for f in FORMATS) + 2
+    formats = "\n".join(f"  {name:<{width}} {what}" for name, what in FORMATS.items())
+    return DESCRIPTION.format(formats=formats, backends=", ".join(available_backends()))
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from systemkit.backends.registry import available_backends
+
+    parser.description = _description()
     add_input_arguments(parser)
-    parser.add_argument("--backend", default="native", help="build backend (default: native)")
+    backends = available_backends()
+    parser.add_argument(
+        "--backend",
+        default="native",
+        metavar="{" + ",".join(backends) + "}",
+        help="build backend (default: native)",
+    )
     parser.add_argument(
         "--format",
         "-f",
         action="append",
         metavar="F[,F]",
-        help="output format(s), comma separated or repeated (default: kernel+initrd)",
+        help="output format(s), comma separated or repeated (default: kernel+initrd); "
+        "the backend says which it builds",
     )
     parser.add_argument(
         "--dir", type=Path, default=Path("."), help="output directory (created if missing)"
@@ -62,6 +86,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--pull", action="store_true", help="always pull images")
     parser.add_argument("--quiet", "-q", action="store_true", help="print no progress")
     parser.add_argument("--strict", action="store_true", help="treat check warnings as errors")
+    add_lock_arguments(parser)
     parser.add_argument(
         "--linuxkit-bin",
         type=Path,
@@ -89,34 +114,6 @@ def _located(lowered: Any, fn: Any) -> Any:
     return call
 
 
-class _Progress:
-    """Progress on stderr: plain lines, or on a terminal one live status line (step and
-    elapsed time) with warnings and the result kept as lines of their own."""
-
-    def __init__(self, stream: Any) -> None:
-        self.stream = stream
-        self.live = bool(getattr(stream, "isatty", lambda: False)())
-        self.started = time.monotonic()
-        self.shown = False
-
-    def __call__(self, msg: str) -> None:
-        if not self.live:
-            print(msg, file=self.stream, flush=True)
-            return
-        keep = msg.startswith(("warning", "Built"))
-        elapsed = time.monotonic() - self.started
-        text = msg if keep else f"[{elapsed:5.1f}s] {msg.strip()}"
-        self.stream.write("\r\033[K" + text + ("\n" if keep else ""))
-        self.stream.flush()
-        self.shown = not keep
-
-    def done(self) -> None:
-        if self.live and self.shown:
-            self.stream.write("\r\033[K")
-            self.stream.flush()
-            self.shown = False
-
-
 def _formats(values: list[str] | None) -> tuple[str, ...]:
     if not values:
         return ("kernel+initrd",)
@@ -126,28 +123,22 @@ def _formats(values: list[str] | None) -> tuple[str, ...]:
     return tuple(dict.fromkeys(out))
 
 
-def _labels(cache: Path | None) -> Any:
-    """Where the checks look image labels up: the build's store."""
-    if cache is None:
-        return None
-    try:
-        from systemkit.check.labels import LabelSource
-        from systemkit.images.store import ImageStore
-
-        if not (cache / "index.json").is_file():
-            return LabelSource(use_store=False)
-        return LabelSource(store=ImageStore(cache), opened=True)
-    except (ImportError, TypeError):
-        return None
-
-
 def _run_checks(
-    lowered: Any, formats: tuple[str, ...], strict: bool, quiet: bool, cache: Path | None
+    lowered: Any,
+    formats: tuple[str, ...],
+    strict: bool,
+    quiet: bool,
+    cache: Path | None,
+    files: list[Path],
 ) -> None:
-    """The checks gate: errors (and warnings with --strict) stop the build."""
+    """The checks gate: errors (and warnings with --strict) stop the build. Images are known
+    from the lock next to the file and from the build's store."""
     from systemkit.check import gate
+    from systemkit.check.engine import labels_for
 
-    diags = gate(lowered, formats=formats, strict=strict, labels=_labels(cache))
+    labels = labels_for(files, cache) if cache is not None else labels_for(files)
+
+    diags = gate(lowered, formats=formats, strict=strict, labels=labels)
     if not quiet:
         for d in diags:
             if d.severity != Severity.INFO:
@@ -156,18 +147,20 @@ def _run_checks(
 
 def run(args: argparse.Namespace) -> int:
     from systemkit.backends import build
+    from systemkit.cli.progress import ProgressRenderer
 
-    lowered = load_input(list(args.files), args.system)
+    lowered = with_lock(load_input(list(args.files), args.system), list(args.files), args)
     formats = _formats(args.format)
-    _run_checks(lowered, formats, args.strict, args.quiet, args.cache)
+    _run_checks(lowered, formats, args.strict, args.quiet, args.cache, list(args.files))
     name = args.name or lowered.name or Path(args.files[0]).stem
     quiet = bool(args.quiet)
 
-    progress = _Progress(sys.stderr)
-
+    options: dict[str, object] = {}
     if args.linuxkit_bin is not None:
-        os.environ["SYSTEMKIT_LINUXKIT_BIN"] = str(args.linuxkit_bin)
-    try:
+        if args.backend != "linuxkit":
+            raise UsageError("--linuxkit-bin is an option of --backend linuxkit")
+        options["binary"] = args.linuxkit_bin
+    with ProgressRenderer(sys.stderr) as progress:
         paths = _located(lowered, build)(
             lowered.spec,
             base_dir=lowered.base_dir,
@@ -180,9 +173,8 @@ def run(args: argparse.Namespace) -> int:
             pull=bool(args.pull),
             progress=None if quiet else progress,
             quiet=quiet,
+            backend_options=options,
         )
-    finally:
-        progress.done()
     for path in paths:
         print(path)
     return 0

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import argparse
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from systemkit.cli.locking import add_lock_arguments
+from systemkit.cli.systemimages import image_uses, input_files, selected_systems
+from systemkit.diagnostics import SystemkitError
 from systemkit.images.archive import import_archive
 from systemkit.images.listing import list_images
 from systemkit.images.registry import pull
 from systemkit.images.store import ImageError, ImageStore
+from systemkit.progress import format_size
+from systemkit.variants.select import add_selection_arguments
 
 NAME = "cache"
 HELP = "manage the local image store (import, ls, rm, pull)"
@@ -24,6 +30,7 @@ examples:
   systemkit cache import images/*.oci.tar     # OCI archives, OCI layout dirs, docker save tars
   systemkit cache ls
   systemkit cache pull alpine:3.20 --arch arm64
+  systemkit cache pull examples/hello/system.py   # every image the system lacks, in parallel
   systemkit cache pull 127.0.0.1:5000/me/app:1 # loopback registries use plain HTTP
   systemkit cache rm alpine:3.20
 """
@@ -78,16 +85,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
     p = sub.add_parser(
         "pull",
-        help="fetch an image from its registry into the store",
+        help="fetch an image, or every missing image of a system, into the store",
         description=(
             "Fetch REF for linux/ARCH from its registry into the store, replacing the stored "
-            "copy. Credentials come from the Docker config file ($DOCKER_CONFIG/config.json "
+            "copy. Given a system file (a system.py or LinuxKit YAML files) instead, fetch "
+            "every image it needs that the store lacks, in parallel (pinned by its "
+            "systemkit.lock when there is one), and list every image that cannot be had. "
+            "Credentials come from the Docker config file ($DOCKER_CONFIG/config.json "
             "or ~/.docker/config.json). Loopback registries are spoken to over plain HTTP, "
             "others over HTTPS unless listed with --insecure-registry or in "
             "$SYSTEMKIT_INSECURE_REGISTRIES."
         ),
     )
-    p.add_argument("ref", metavar="REF", help="image reference, e.g. alpine:3.20")
+    p.add_argument(
+        "ref",
+        metavar="REF|FILE",
+        nargs="+",
+        help="an image reference (e.g. alpine:3.20), or a system.py / LinuxKit .yml files",
+    )
+    add_selection_arguments(p)
+    add_lock_arguments(p)
     p.add_argument("--arch", help="architecture to fetch (default: this machine's)")
     p.add_argument(
         "--insecure-registry",
@@ -97,26 +114,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="registry HOST[:PORT] to speak plain HTTP to (repeatable)",
     )
     _cache_option(p)
-
-
-def _size(n: int | None) -> str:
-    if n is None:
-        return "incomplete"
-    if n < 1024:
-        return f"{n} B"
-    value = float(n)
-    for unit in ("KiB", "MiB", "GiB"):
-        value /= 1024
-        if value < 1024 or unit == "GiB":
-            break
-    return f"{value:.1f} {unit}"
-
-
-def _progress(event: str, detail: str, done: int, total: int | None) -> None:
-    if event == "blob" and total is not None and done == total:
-        print(f"  fetched {detail} ({_size(total)})", file=sys.stderr)
-    elif event == "cached":
-        print(f"  present {detail}", file=sys.stderr)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -131,12 +128,56 @@ def run(args: argparse.Namespace) -> int:
         print(f"{'REF':<{width}}  {'DIGEST':<19}  {'PLATFORMS':<24}  SIZE")
         for row in rows:
             platforms = ",".join(row.platforms) or "-"
-            print(f"{row.ref:<{width}}  {row.digest[:19]:<19}  {platforms:<24}  {_size(row.size)}")
+            size = format_size(row.size)
+            print(f"{row.ref:<{width}}  {row.digest[:19]:<19}  {platforms:<24}  {size}")
     elif args.cache_command == "rm":
         if not store.untag(args.ref):
             raise ImageError(f"{args.ref} is not in the image store {store.root}")
         print(f"removed {args.ref}")
     elif args.cache_command == "pull":
-        img = pull(store, args.ref, args.arch, insecure=args.insecure_registry, progress=_progress)
+        if input_files(args.ref):
+            return _pull_missing(store, args)
+        if len(args.ref) != 1:
+            raise SystemkitError("give one image reference, or system files (.py, .yml)")
+        from systemkit.cli.progress import ProgressRenderer
+
+        with ProgressRenderer(sys.stderr) as progress:
+            insecure = args.insecure_registry
+            img = pull(store, args.ref[0], args.arch, insecure=insecure, progress=progress)
         print(f"pulled {img.ref} ({img.manifest_digest})")
+    return 0
+
+
+def _pull_missing(store: ImageStore, args: argparse.Namespace) -> int:
+    """Every image of the selected systems the store lacks, pulled in parallel; every
+    failure listed at the end."""
+    args.files = [Path(f) for f in args.ref]
+    refs = [u.ref for u in image_uses(selected_systems(args))]
+    missing = []
+    for ref in refs:
+        try:
+            store.resolve(ref, args.arch)
+        except ImageError:
+            missing.append(ref)
+    print(
+        f"{len(refs) - len(missing)} of {len(refs)} images already stored, pulling {len(missing)}",
+        file=sys.stderr,
+    )
+
+    def one(ref: str) -> str | None:
+        try:
+            img = pull(store, ref, args.arch, insecure=args.insecure_registry)
+        except SystemkitError as exc:
+            return f"{ref}: {exc}"
+        print(f"pulled {img.ref} ({img.manifest_digest})", file=sys.stderr)
+        return None
+
+    with ThreadPoolExecutor(max_workers=max(1, min(4, len(missing)))) as pool:
+        failed = [f for f in pool.map(one, missing) if f is not None]
+    if failed:
+        for line in failed:
+            print(f"error: cannot pull {line}", file=sys.stderr)
+        return 1
+    for ref in missing:
+        print(ref)
     return 0

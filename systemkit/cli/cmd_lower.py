@@ -15,6 +15,7 @@ from systemkit.cli.common import (
     output_file_name,
     write_output,
 )
+from systemkit.cli.locking import add_lock_arguments, with_lock
 from systemkit.diagnostics import SystemkitError
 from systemkit.spec.codec import spec_bytes, spec_digest
 from systemkit.spec.lowered import Lowered
@@ -27,6 +28,9 @@ Load a system.py (or LinuxKit YAML files) and print what it lowers to:
 
   json      the canonical spec: versioned, sorted keys, identical bytes on every machine
   linuxkit  LinuxKit YAML that `linuxkit build` accepts
+
+With a systemkit.lock next to the file, every image reference it has is pinned to its
+locked digest (`name:tag@sha256:...`); --locked fails when the lock lacks one or disagrees.
 
 Examples:
   systemkit lower examples/minimal/system.py
@@ -59,6 +63,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "write NAME.json / NAME.yml into",
     )
     parser.add_argument("--digest", action="store_true", help="print only the spec's sha256 digest")
+    add_lock_arguments(parser)
 
 
 def _data(lowered: Lowered, fmt: str) -> bytes:
@@ -73,6 +78,7 @@ def run(args: argparse.Namespace) -> int:
     selection = selection_of(args)
     if selection.single:
         lowered = load_input(args.files, selection.patterns[0] if selection.patterns else None)
+        lowered = with_lock(lowered, list(args.files), args)
         for diag in lowered.diagnostics:
             print(diag.render(), file=sys.stderr)
         if args.digest:
@@ -82,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if args.output is None and not args.digest:
         raise UsageError("several systems are written one file each: give -o DIR")
-    many = load_many(args.files, selection)
+    many = [with_lock(lw, list(args.files), args) for lw in load_many(args.files, selection)]
     for lowered in many:
         for diag in lowered.diagnostics:
             print(diag.render(), file=sys.stderr)

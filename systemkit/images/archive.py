@@ -14,19 +14,30 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import posixpath
 import tarfile
+import zlib
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol, cast
 
+from systemkit.images import documents
 from systemkit.images import mediatypes as mt
 from systemkit.images.errors import DigestMismatch, ImageError
 from systemkit.images.ref import ImageRef, InvalidReference
 from systemkit.images.store import ImageStore, check_digest, normalise_ref
+from systemkit.limits import (
+    MAX_CONFIG_BYTES,
+    MAX_INDEX_DEPTH,
+    MAX_INDEX_MANIFESTS,
+    MAX_LAYERS,
+    MAX_MANIFEST_BYTES,
+)
 
-_JSON_LIMIT = 16 << 20
 _CHUNK = 1 << 20
+_MAX_LINK_HOPS = 16
+"""Links followed from one archive member to the file it names (more: a loop)."""
 
 
 class _Source(Protocol):
@@ -42,7 +53,10 @@ class _DirSource:
         self.root = root
 
     def _path(self, name: str) -> Path:
-        path = (self.root / name).resolve()
+        try:
+            path = (self.root / name).resolve()
+        except (OSError, RuntimeError) as exc:  # a symlink loop
+            raise ImageError(f"{self.root}: cannot resolve {name!r}: {exc}") from None
         if not path.is_relative_to(self.root.resolve()):
             raise ImageError(f"{self.root}: path {name!r} leaves the layout directory")
         return path
@@ -57,6 +71,10 @@ class _DirSource:
 
 
 class _TarSource:
+    """Members of a tar archive by name. Symbolic and hard links are followed here (at most
+    :data:`_MAX_LINK_HOPS`, never out of the archive), not by ``tarfile``, which recurses
+    forever on a loop and fails with a ``KeyError`` on a missing target."""
+
     def __init__(self, tar: tarfile.TarFile, label: str) -> None:
         self.tar = tar
         self.label = label
@@ -66,12 +84,34 @@ class _TarSource:
     def has(self, name: str) -> bool:
         return _clean(name) in self.members
 
+    def _regular(self, name: str) -> tarfile.TarInfo:
+        """The regular file member ``name`` leads to through links."""
+        current = _clean(name)
+        for _ in range(_MAX_LINK_HOPS + 1):
+            member = self.members.get(current)
+            if member is None:
+                if current == _clean(name):
+                    raise ImageError(f"{self.label}: {name} is missing from the archive")
+                raise ImageError(
+                    f"{self.label}: {name} is a link to {current!r}, which is not in the archive"
+                )
+            if member.isfile():
+                return member
+            target = member.linkname
+            if member.issym():
+                target = posixpath.join(posixpath.dirname(current), target)
+            if target.startswith("/") or posixpath.normpath(target).startswith(".."):
+                raise ImageError(
+                    f"{self.label}: {name} is a link to {member.linkname!r}, outside the archive"
+                )
+            current = _clean(posixpath.normpath(target))
+        raise ImageError(f"{self.label}: {name}: too many links (a link loop)")
+
     @contextmanager
     def open(self, name: str) -> Iterator[BinaryIO]:
-        member = self.members.get(_clean(name))
-        f = self.tar.extractfile(member) if member is not None else None
+        f = self.tar.extractfile(self._regular(name))
         if f is None:
-            raise ImageError(f"{self.label}: {name} is missing from the archive")
+            raise ImageError(f"{self.label}: {name} is not a regular file")
         with f:
             yield cast(BinaryIO, f)
 
@@ -82,15 +122,10 @@ def _clean(name: str) -> str:
     return name.lstrip("/")
 
 
-def _read_small_json(src: _Source, name: str, label: str) -> Any:
+def _read_small_json(src: _Source, name: str, label: str, max_bytes: int) -> Any:
     with src.open(name) as f:
-        data = f.read(_JSON_LIMIT + 1)
-    if len(data) > _JSON_LIMIT:
-        raise ImageError(f"{label}: {name} is too large")
-    try:
-        return json.loads(data)
-    except ValueError as exc:
-        raise ImageError(f"{label}: {name} is not valid JSON: {exc}") from None
+        data = f.read(max_bytes + 1)
+    return documents.parse(data, f"{label}: {name}", max_bytes)
 
 
 def import_archive(store: ImageStore, path: Path, name: str | None = None) -> list[str]:
@@ -108,8 +143,11 @@ def import_archive(store: ImageStore, path: Path, name: str | None = None) -> li
     try:
         with tarfile.open(path, "r:*") as tar:
             return _import_from(store, _TarSource(tar, label), label, name)
-    except tarfile.TarError as exc:
-        raise ImageError(f"{label}: not a readable tar archive: {exc}") from None
+    except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile) as exc:
+        detail = " ".join(str(exc).split())  # tarfile lists each method on its own line
+        raise ImageError(f"{label}: not a readable tar archive: {detail}") from None
+    except OSError as exc:
+        raise ImageError(f"{label}: cannot be read: {exc}") from None
 
 
 def _import_from(store: ImageStore, src: _Source, label: str, name: str | None) -> list[str]:
@@ -127,7 +165,9 @@ def _import_from(store: ImageStore, src: _Source, label: str, name: str | None) 
 
 
 def _oci_name(desc: dict[str, Any]) -> str | None:
-    notes = desc.get("annotations") or {}
+    notes = desc.get("annotations")
+    if not isinstance(notes, dict):
+        return None
     for key in (mt.CONTAINERD_NAME, mt.REF_NAME):
         value = notes.get(key)
         if isinstance(value, str) and ("/" in value or ":" in value or "@" in value):
@@ -136,13 +176,11 @@ def _oci_name(desc: dict[str, Any]) -> str | None:
 
 
 def _import_oci(store: ImageStore, src: _Source, label: str, name: str | None) -> list[str]:
-    index = _read_small_json(src, "index.json", label)
-    roots = index.get("manifests") if isinstance(index, dict) else None
-    if not isinstance(roots, list):
-        raise ImageError(f"{label}: index.json has no 'manifests' list")
+    index = _read_small_json(src, "index.json", label, MAX_CONFIG_BYTES)
+    roots = documents.index(index, f"{label}: index.json")
     named: list[tuple[str, dict[str, Any]]] = []
     for desc in roots:
-        ref = _oci_name(desc) if isinstance(desc, dict) else None
+        ref = _oci_name(desc)
         if ref is not None:
             named.append((_checked_ref(ref, label), desc))
     if not named:
@@ -172,7 +210,7 @@ def _checked_ref(ref: str, label: str) -> str:
 
 
 def _copy_blob(store: ImageStore, src: _Source, desc: dict[str, Any], label: str) -> str:
-    digest = check_digest(desc.get("digest", ""))
+    digest = check_digest(desc["digest"])
     size = desc.get("size")
     if store.has_blob(digest):
         return digest
@@ -187,23 +225,31 @@ def _copy_blob(store: ImageStore, src: _Source, desc: dict[str, Any], label: str
     return digest
 
 
-def _copy_tree(store: ImageStore, src: _Source, desc: dict[str, Any], label: str) -> None:
+def _copy_tree(
+    store: ImageStore, src: _Source, desc: dict[str, Any], label: str, depth: int = 0
+) -> None:
     """Copy a manifest or index and everything it references (absent index children are
-    allowed: an archive may carry only some platforms)."""
-    digest = _copy_blob(store, src, desc, label)
+    allowed: an archive may carry only some platforms). Each document's shape and limits are
+    checked before anything it references is copied."""
     media_type = desc.get("mediaType")
-    doc = store.read_json(digest)
+    if media_type not in mt.INDEXES and media_type not in mt.MANIFESTS:
+        raise ImageError(f"{label}: {desc['digest']} has unsupported media type {media_type!r}")
+    digest = _copy_blob(store, src, desc, label)
+    what = f"{label}: {'index' if media_type in mt.INDEXES else 'manifest'} {digest}"
+    doc = store.read_json(digest, MAX_MANIFEST_BYTES)
     if media_type in mt.INDEXES:
-        for child in doc.get("manifests") or []:
-            member = "blobs/sha256/" + check_digest(child.get("digest", "")).split(":", 1)[1]
+        if depth >= MAX_INDEX_DEPTH:
+            raise ImageError(f"{what}: indexes nested deeper than {MAX_INDEX_DEPTH} levels")
+        for child in documents.index(doc, what):
+            member = "blobs/sha256/" + child["digest"].split(":", 1)[1]
             if store.has_blob(child["digest"]) or src.has(member):
-                _copy_tree(store, src, child, label)
-    elif media_type in mt.MANIFESTS:
-        _copy_blob(store, src, doc["config"], label)
-        for layer in doc.get("layers") or []:
-            _copy_blob(store, src, layer, label)
+                _copy_tree(store, src, child, label, depth + 1)
     else:
-        raise ImageError(f"{label}: {digest} has unsupported media type {media_type!r}")
+        config, layers = documents.manifest(doc, what)
+        _copy_blob(store, src, config, label)
+        documents.config(store.read_json(config["digest"]), f"{label}: config {config['digest']}")
+        for layer in layers:
+            _copy_blob(store, src, layer, label)
 
 
 # -- docker archive --------------------------------------------------------------------------
@@ -226,7 +272,7 @@ def _diff_id(store: ImageStore, desc: dict[str, Any]) -> str:
         with store.open_layer(desc) as f:
             while chunk := f.read(_CHUNK):
                 hasher.update(chunk)
-    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+    except (OSError, EOFError, zlib.error, gzip.BadGzipFile, ImageError) as exc:
         raise ImageError(f"layer {desc['digest']} cannot be decompressed: {exc}") from None
     return "sha256:" + hasher.hexdigest()
 
@@ -246,18 +292,40 @@ def _put_member(store: ImageStore, src: _Source, member: str, label: str) -> tup
             raise DigestMismatch(f"{label}: {member}: {exc}") from None
 
 
+def _strings(entry: dict[str, Any], key: str, what: str) -> list[str]:
+    """A list-of-strings field of a docker-archive entry (absent or null: empty)."""
+    value = entry.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ImageError(f"{what}: {key} is not a list of strings")
+    return value
+
+
 def _import_docker(store: ImageStore, src: _Source, label: str, name: str | None) -> list[str]:
-    entries = _read_small_json(src, "manifest.json", label)
+    entries = _read_small_json(src, "manifest.json", label, MAX_MANIFEST_BYTES)
     if not isinstance(entries, list) or not entries:
         raise ImageError(f"{label}: manifest.json is not a list of images")
+    if len(entries) > MAX_INDEX_MANIFESTS:
+        raise ImageError(
+            f"{label}: manifest.json has {len(entries)} images; at most {MAX_INDEX_MANIFESTS} "
+            "are accepted (the limit)"
+        )
     tagged: list[tuple[str, dict[str, Any]]] = []
-    for entry in entries:
+    for i, entry in enumerate(entries):
+        what = f"{label}: manifest.json entry {i}"
         if not isinstance(entry, dict) or not isinstance(entry.get("Config"), str):
-            raise ImageError(f"{label}: manifest.json entry without Config")
+            raise ImageError(f"{what} has no Config")
+        layer_paths = _strings(entry, "Layers", what)
+        if len(layer_paths) > MAX_LAYERS:
+            raise ImageError(
+                f"{what} has {len(layer_paths)} layers; at most {MAX_LAYERS} are accepted "
+                "(the limit)"
+            )
+        repo_tags = _strings(entry, "RepoTags", what)
         config_digest, config_size = _put_member(store, src, entry["Config"], label)
-        config = store.read_json(config_digest)
-        diff_ids = ((config.get("rootfs") or {}).get("diff_ids")) or []
-        layer_paths = entry.get("Layers") or []
+        config = documents.config(store.read_json(config_digest), f"{what}: config")
+        diff_ids = documents.diff_ids(config)
         if len(diff_ids) != len(layer_paths):
             raise ImageError(
                 f"{label}: {len(layer_paths)} layers but {len(diff_ids)} diff_ids in the config"
@@ -278,9 +346,9 @@ def _import_docker(store: ImageStore, src: _Source, label: str, name: str | None
         data = json.dumps(manifest, sort_keys=True, separators=(",", ":")).encode()
         digest, size = store.put_bytes(data)
         root: dict[str, Any] = {"mediaType": mt.OCI_MANIFEST, "digest": digest, "size": size}
-        if config.get("architecture") and config.get("os"):
+        if isinstance(config.get("architecture"), str) and isinstance(config.get("os"), str):
             root["platform"] = {"architecture": config["architecture"], "os": config["os"]}
-        tags = entry.get("RepoTags") or []
+        tags = repo_tags
         if not tags and name is not None and len(entries) == 1:
             tags = [name]
         if not tags:

@@ -8,32 +8,37 @@
   pulled (only that platform is stored, as LinuxKit does). A single-arch image whose config
   names another architecture is refused with :class:`PlatformMismatch`: LinuxKit silently
   uses it, which builds a system that cannot run, so systemkit deliberately does not.
-* 5xx/429 answers and connection errors are retried with exponential backoff (bounded).
+* 5xx/429 answers, timeouts and dropped connections are retried with exponential backoff
+  (bounded). A host name that does not resolve and a refused connection are reported at once:
+  retrying them within seconds does not help (:func:`is_permanent`).
   Blobs stream into the store and are verified; a wrong digest is refused at once (nothing is
   stored), a connection dropped mid-blob is retried, and a name is added only at the end.
 
-``progress(event, detail, done, total)`` is called with ``event`` one of ``"manifest"``
-(detail: digest), ``"blob"`` (detail: digest; called as bytes arrive), ``"cached"`` (a blob
-already in the store), ``"done"`` (detail: the ref).
+``progress`` receives :class:`~systemkit.progress.ProgressEvent` s of phase ``pull``: a ``step``
+when the pull starts (subject: the ref), ``advance`` events as a manifest or blob arrives
+(subject: its digest, bytes), a ``done`` event per blob fetched (``  fetched DIGEST (SIZE)``),
+a ``step`` per blob already in the store (``  present DIGEST``) and a ``done`` event at the end
+(subject: the ref, no line).
 """
 
 from __future__ import annotations
 
 import base64
+import errno
 import hashlib
 import io
 import ipaddress
-import json
 import os
 import re
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
 import attrs
 import requests
 import urllib3.exceptions
 
+from systemkit.images import documents
 from systemkit.images import mediatypes as mt
 from systemkit.images.credentials import credentials_for
 from systemkit.images.errors import DigestMismatch, ImageError, ImageNotFound
@@ -46,12 +51,11 @@ from systemkit.images.store import (
     normalise_ref,
     select_platform,
 )
-
-Progress = Callable[[str, str, int, int | None], None]
+from systemkit.limits import MAX_MANIFEST_BYTES
+from systemkit.progress import Progress, ProgressEvent, format_size
 
 MANIFEST_ACCEPT = ", ".join([mt.OCI_INDEX, mt.OCI_MANIFEST, mt.DOCKER_LIST, mt.DOCKER_MANIFEST])
 _RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
-_MANIFEST_LIMIT = 4 << 20
 _CHUNK = 1 << 16
 _TRANSIENT: tuple[type[BaseException], ...] = (
     requests.ConnectionError,
@@ -100,14 +104,37 @@ def is_loopback(registry: str) -> bool:
 def _describe(exc: BaseException) -> str:
     """A short reason for a network error (``connection refused``, not a urllib3 repr)."""
     text = str(exc)
-    errno = re.search(r"\[Errno -?\d+\] ([^'\")]+)", text)
-    if errno:
-        return errno.group(1).strip()
+    found = re.search(r"\[Errno -?\d+\] ([^'\")]+)", text)
+    if found:
+        return found.group(1).strip()
     return f"{type(exc).__name__}: {text[:200]}"
+
+
+def is_permanent(exc: BaseException) -> bool:
+    """Whether a network error cannot succeed on an immediate retry: the host name does not
+    resolve, or nothing listens there (connection refused)."""
+    seen: set[int] = set()
+    todo: list[BaseException] = [exc]
+    while todo:
+        err = todo.pop()
+        if id(err) in seen:
+            continue
+        seen.add(id(err))
+        if isinstance(err, (urllib3.exceptions.NameResolutionError, ConnectionRefusedError)):
+            return True
+        if isinstance(err, OSError) and err.errno == errno.ECONNREFUSED:
+            return True
+        nested = [getattr(err, "reason", None), err.__cause__, err.__context__, *err.args]
+        todo.extend(e for e in nested if isinstance(e, BaseException))
+    return False
 
 
 def _api_host(domain: str) -> str:
     return "registry-1.docker.io" if domain == "docker.io" else domain
+
+
+def _bytes(digest: str, done: int, size: int | None) -> ProgressEvent:
+    return ProgressEvent("advance", "", "pull", digest, done, size, "bytes")
 
 
 class _Truncated(ConnectionError):
@@ -133,7 +160,7 @@ class _Body(io.RawIOBase):
         if not data and self.size is not None and self.done < self.size:
             raise _Truncated(f"connection closed after {self.done} of {self.size} bytes")
         if data and self.progress:
-            self.progress("blob", self.digest, self.done, self.size)
+            self.progress(_bytes(self.digest, self.done, self.size))
         return data
 
 
@@ -190,9 +217,9 @@ class RegistryClient:
                     "check the credentials in your Docker config"
                 )
             try:
-                body = token_resp.json()
+                body = documents.parse(token_resp.content, "token", MAX_MANIFEST_BYTES)
                 token = body.get("token") or body.get("access_token")
-            except (ValueError, AttributeError):
+            except (ImageError, AttributeError):
                 token = None
         if not isinstance(token, str) or not token:
             raise ImageError(f"registry {self.domain}: the token service returned no token")
@@ -232,6 +259,8 @@ class RegistryClient:
                 )
             except _TRANSIENT as exc:
                 problem = _describe(exc)
+                if is_permanent(exc):
+                    raise ImageError(f"registry {self.domain}: {problem}") from None
             else:
                 if resp.status_code == 401 and answer and not challenged:
                     challenged = True
@@ -274,21 +303,22 @@ class RegistryClient:
         headers = {"Accept": MANIFEST_ACCEPT, "Accept-Encoding": "identity"}
         with self._send("GET", url, repo, headers=headers, stream=True) as resp:
             self._check(resp, what)
-            data = resp.raw.read(_MANIFEST_LIMIT + 1, decode_content=True)
+            data = resp.raw.read(MAX_MANIFEST_BYTES + 1, decode_content=True)
             header_digest = resp.headers.get("Docker-Content-Digest")
             content_type = resp.headers.get("Content-Type", "").split(";")[0].strip()
-        if len(data) > _MANIFEST_LIMIT:
-            raise ImageError(f"registry {self.domain}: {what} is too large")
+        if len(data) > MAX_MANIFEST_BYTES:
+            raise ImageError(
+                f"registry {self.domain}: {what} is larger than {MAX_MANIFEST_BYTES >> 20} MiB "
+                "(the limit)"
+            )
         digest = "sha256:" + hashlib.sha256(data).hexdigest()
         for claimed in (expect, header_digest):
             if claimed and claimed.startswith("sha256:") and claimed != digest:
                 raise DigestMismatch(
                     f"registry {self.domain}: {what} has digest {digest}, not {claimed}"
                 )
-        try:
-            media_type = json.loads(data).get("mediaType") or content_type
-        except (ValueError, AttributeError):
-            raise ImageError(f"registry {self.domain}: {what} is not a JSON object") from None
+        doc = documents.obj(documents.parse(data, f"registry {self.domain}: {what}"), what)
+        media_type = doc.get("mediaType") or content_type
         if media_type not in mt.ALL_MANIFESTS:
             raise ImageError(
                 f"registry {self.domain}: {what} has unsupported media type {media_type!r}"
@@ -303,7 +333,7 @@ class RegistryClient:
         size = desc.get("size") if isinstance(desc.get("size"), int) else None
         if store.has_blob(digest):
             if progress:
-                progress("cached", digest, size or 0, size)
+                progress(ProgressEvent("step", f"  present {digest}", "pull", digest))
             return
         url = f"{self.base}/v2/{repo}/blobs/{digest}"
         problem = ""
@@ -316,6 +346,10 @@ class RegistryClient:
             try:
                 self._check(resp, f"blob {digest} of {repo}")
                 store.put_blob(_Body(resp, digest, size, progress), digest, size)  # type: ignore[arg-type]
+                if progress:
+                    got = store.blob_path(digest).stat().st_size if size is None else size
+                    line = f"  fetched {digest} ({format_size(got)})"
+                    progress(ProgressEvent("done", line, "pull", digest, got, got, "bytes"))
                 return
             except DigestMismatch as exc:
                 raise DigestMismatch(f"registry {self.domain}: blob of {repo}: {exc}") from None
@@ -345,10 +379,12 @@ def pull(
     client = RegistryClient(parsed.domain, insecure=insecure, retry=retry)
     repo = parsed.path
     reference = parsed.digest or parsed.tag or "latest"
+    if progress:
+        progress(ProgressEvent("step", f"Pull {name}", "pull", name))
     data, media_type, digest = client.fetch_manifest(repo, reference, parsed.digest)
     store.put_blob(io.BytesIO(data), digest, len(data))
     if progress:
-        progress("manifest", digest, len(data), len(data))
+        progress(_bytes(digest, len(data), len(data)))
     root: dict[str, Any] = {"mediaType": media_type, "digest": digest, "size": len(data)}
     desc = root
     if media_type in mt.INDEXES:
@@ -359,18 +395,20 @@ def pull(
                 raise ImageError(f"{name}: the linux/{want} entry of the index is not a manifest")
             store.put_blob(io.BytesIO(data), child, len(data))
             if progress:
-                progress("manifest", child, len(data), len(data))
-    manifest = store.read_json(desc["digest"])
-    if not isinstance(manifest.get("config"), dict):
-        raise ImageError(f"{name}: manifest {desc['digest']} has no config")
-    client.fetch_blob(store, repo, manifest["config"], progress)
-    check_config_platform(name, store.read_json(manifest["config"]["digest"]), want)
-    for layer in manifest.get("layers") or []:
+                progress(_bytes(child, len(data), len(data)))
+    # shape and limits (layer count ...) checked before any blob is downloaded
+    config, layers = documents.manifest(
+        store.read_json(desc["digest"]), f"{name}: manifest {desc['digest']}"
+    )
+    client.fetch_blob(store, repo, config, progress)
+    what = f"{name}: image config"
+    check_config_platform(name, documents.config(store.read_json(config["digest"]), what), want)
+    for layer in layers:
         client.fetch_blob(store, repo, layer, progress)
     resolved = store.resolve_descriptor(name, root, want)
     store.tag(name, root)
     if progress:
-        progress("done", name, 0, None)
+        progress(ProgressEvent("done", "", "pull", name))
     return resolved
 
 

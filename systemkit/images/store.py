@@ -24,7 +24,6 @@ import importlib
 import io
 import json
 import os
-import re
 import tempfile
 import time
 from collections.abc import Iterator
@@ -35,10 +34,12 @@ import attrs
 import filelock
 import yaml
 
+from systemkit.images import documents
 from systemkit.images import mediatypes as mt
+from systemkit.images.documents import check_digest
 from systemkit.images.errors import DigestMismatch, ImageError, ImageNotFound, PlatformMismatch
 from systemkit.images.ref import ImageRef, InvalidReference
-from systemkit.limits import safe_load_yaml
+from systemkit.limits import MAX_CONFIG_BYTES, MAX_INDEX_DEPTH, safe_load_yaml
 
 __all__ = [
     "DigestMismatch",
@@ -47,15 +48,13 @@ __all__ = [
     "ImageStore",
     "PlatformMismatch",
     "ResolvedImage",
+    "check_digest",
     "normalise_ref",
 ]
 
-_DIGEST_RE = re.compile(r"^sha256:[a-f0-9]{64}$")
 _CHUNK = 1 << 20
 _STALE_AFTER = 24 * 3600
 """Seconds after which an abandoned temporary blob in ``.tmp`` is removed."""
-_JSON_LIMIT = 16 << 20
-"""Largest manifest/config/index read into memory (bigger ones are refused)."""
 
 
 def normalise_ref(ref: str) -> str:
@@ -64,13 +63,6 @@ def normalise_ref(ref: str) -> str:
         return str(ImageRef.parse(ref))
     except InvalidReference as exc:
         raise ImageError(str(exc)) from None
-
-
-def check_digest(digest: str) -> str:
-    """Return ``digest`` if it is a well-formed sha256 digest, else raise :class:`ImageError`."""
-    if not isinstance(digest, str) or not _DIGEST_RE.match(digest):
-        raise ImageError(f"unsupported or malformed digest {digest!r} (expected sha256:<64 hex>)")
-    return digest
 
 
 @attrs.frozen
@@ -88,10 +80,13 @@ class ResolvedImage:
     @property
     def label(self) -> dict[str, Any] | None:
         """The parsed ``org.mobyproject.config`` label, None if the image has none."""
-        labels = (self.config.get("config") or {}).get("Labels") or {}
-        text = labels.get(mt.MOBY_LABEL)
+        inner = self.config.get("config")
+        labels = inner.get("Labels") if isinstance(inner, dict) else None
+        text = labels.get(mt.MOBY_LABEL) if isinstance(labels, dict) else None
         if text is None:
             return None
+        if not isinstance(text, str):
+            raise ImageError(f"{self.ref}: the {mt.MOBY_LABEL} label is not a string")
         try:
             value = safe_load_yaml(text)
         except yaml.YAMLError as exc:
@@ -154,18 +149,19 @@ class ImageStore:
         except FileNotFoundError:
             raise ImageNotFound(f"blob {digest} is not in the image store {self.root}") from None
 
-    def read_json(self, digest: str) -> Any:
-        """A small JSON blob (manifest, index, config), verified against its digest again."""
+    def read_json(self, digest: str, max_bytes: int = MAX_CONFIG_BYTES) -> Any:
+        """A small JSON blob (manifest, index, config), verified against its digest again,
+        within the size (``max_bytes``) and depth limits."""
         with self.open_blob(digest) as f:
-            data = f.read(_JSON_LIMIT + 1)
-        if len(data) > _JSON_LIMIT:
-            raise ImageError(f"blob {digest} is too large to be a manifest or config")
+            data = f.read(max_bytes + 1)
+        if len(data) > max_bytes:
+            raise ImageError(
+                f"blob {digest} is larger than {max_bytes >> 20} MiB (the limit for a "
+                "manifest or config)"
+            )
         if "sha256:" + hashlib.sha256(data).hexdigest() != digest:
             raise DigestMismatch(f"stored blob {digest} is corrupt (its content changed on disk)")
-        try:
-            return json.loads(data)
-        except ValueError as exc:
-            raise ImageError(f"blob {digest} is not valid JSON: {exc}") from None
+        return documents.parse(data, f"blob {digest}")
 
     def put_blob(
         self, stream: BinaryIO, digest: str | None = None, size: int | None = None
@@ -308,17 +304,13 @@ class ImageStore:
 
     def resolve_descriptor(self, name: str, root: dict[str, Any], arch: str) -> ResolvedImage:
         """Resolve a root descriptor (not necessarily named in the store) for ``linux/<arch>``."""
-        desc = root
+        desc = documents.descriptor(root, f"{name}: root descriptor")
         if root.get("mediaType") in mt.INDEXES:
             desc = select_platform(name, self._read_doc(name, root), arch)
         manifest = self._read_doc(name, desc)
-        if not isinstance(manifest, dict) or not isinstance(manifest.get("config"), dict):
-            raise ImageError(f"{name}: manifest {desc['digest']} has no config")
-        config = self._read_doc(name, manifest["config"])
-        if not isinstance(config, dict):
-            raise ImageError(f"{name}: image config is not a JSON object")
+        config_desc, layers = documents.manifest(manifest, f"{name}: manifest {desc['digest']}")
+        config = documents.config(self._read_doc(name, config_desc), f"{name}: image config")
         check_config_platform(name, config, arch)
-        layers = list(manifest.get("layers") or [])
         for layer in layers:
             if not self.has_blob(layer.get("digest", "")):
                 raise ImageNotFound(f"{name}: layer {layer.get('digest')} is not in the store")
@@ -326,22 +318,24 @@ class ImageStore:
 
     # -- internals ---------------------------------------------------------------------------
 
-    def _check_complete(self, name: str, desc: dict[str, Any]) -> None:
+    def _check_complete(self, name: str, desc: dict[str, Any], depth: int = 0) -> None:
         """Refuse to name content that is not all stored: a manifest needs its config and
         layers; an index needs at least the manifests it has to be complete."""
         digest = desc["digest"]
         if not self.has_blob(digest):
             raise ImageNotFound(f"cannot name {name}: blob {digest} is not stored")
         doc = self.read_json(digest)
-        if not isinstance(doc, dict):
-            raise ImageError(f"cannot name {name}: {digest} is not a JSON object")
+        what = f"cannot name {name}: {digest}"
         if desc.get("mediaType") in mt.INDEXES:
-            for child in doc.get("manifests") or []:
-                if self.has_blob(child.get("digest", "")):
-                    self._check_complete(name, child)
+            if depth >= MAX_INDEX_DEPTH:
+                raise ImageError(f"{what}: indexes nested deeper than {MAX_INDEX_DEPTH} levels")
+            for child in documents.index(doc, what):
+                if self.has_blob(child["digest"]):
+                    self._check_complete(name, child, depth + 1)
             return
-        for blob in [doc.get("config") or {}, *(doc.get("layers") or [])]:
-            if not self.has_blob(blob.get("digest", "")):
+        config, layers = documents.manifest(doc, what)
+        for blob in [config, *layers]:
+            if not self.has_blob(blob["digest"]):
                 raise ImageNotFound(f"cannot name {name}: blob {blob.get('digest')} is not stored")
 
     def _read_doc(self, name: str, desc: dict[str, Any]) -> Any:
@@ -405,19 +399,18 @@ def _ref_of(desc: dict[str, Any]) -> str | None:
 
 def select_platform(name: str, index: Any, arch: str) -> dict[str, Any]:
     """The ``linux/<arch>`` manifest descriptor of an image index."""
-    manifests = index.get("manifests") if isinstance(index, dict) else None
-    if not isinstance(manifests, list):
-        raise ImageError(f"{name}: image index has no 'manifests' list")
+    manifests = documents.index(index, f"{name}: image index")
     seen = []
     for desc in manifests:
-        plat = desc.get("platform") or {}
+        plat = desc.get("platform")
+        plat = plat if isinstance(plat, dict) else {}
         seen.append(f"{plat.get('os')}/{plat.get('architecture')}")
         if (
             plat.get("os") == "linux"
             and mt.normalise_arch(str(plat.get("architecture", ""))) == arch
             and desc.get("mediaType", mt.OCI_MANIFEST) in mt.MANIFESTS
         ):
-            return cast(dict[str, Any], desc)
+            return desc
     raise PlatformMismatch(
         f"image {name} has no linux/{arch} variant (it has: {', '.join(seen) or 'none'})"
     )

@@ -104,3 +104,14 @@ def test_native_refuses_unknown_formats(tmp_path: Path) -> None:
     request = BuildRequest(spec=Spec(), base_dir=tmp_path, formats=("iso-bios",), out_dir=tmp_path)
     with pytest.raises(Exception, match="cannot build format 'iso-bios'"):
         NativeBackend().build(request)
+
+
+def test_backend_options_reach_the_constructor(tmp_path: Path) -> None:
+    from systemkit.backends.linuxkit_cli import LinuxkitBackend
+
+    backend = get_backend("linuxkit", binary=tmp_path / "linuxkit")
+    assert isinstance(backend, LinuxkitBackend) and backend.binary == tmp_path / "linuxkit"
+    native = get_backend("native", use_cache=False)
+    assert isinstance(native, NativeBackend) and native.use_cache is False
+    with pytest.raises(BackendError, match=r"backend 'native' does not take these options"):
+        get_backend("native", binary="x")

@@ -11,6 +11,7 @@ from systemkit.check import RULES, LabelSource, Rule, check_file
 from systemkit.check.catalogue import Example
 from systemkit.check.docs import render_catalogue
 from systemkit.diagnostics import Diagnostic, Severity
+from systemkit.images.lock import Lock
 from systemkit.validate import VALUE_RULES
 
 REPO = Path(__file__).resolve().parents[2]
@@ -19,9 +20,13 @@ REPO = Path(__file__).resolve().parents[2]
 def run_example(ex: Example, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[Diagnostic]:
     name = "system.py" if ex.lang == "python" else "system.yml"
     (tmp_path / name).write_text(ex.text, encoding="utf-8")
+    lock = Lock.from_bytes(ex.lock.encode()) if ex.lock else None
     monkeypatch.chdir(tmp_path)  # LinuxKit resolves YAML file sources against the cwd
     return check_file(
-        [Path(name)], mypy=False, formats=ex.formats, labels=LabelSource(use_store=False)
+        [Path(name)],
+        mypy=False,
+        formats=ex.formats,
+        labels=LabelSource(use_store=False, lock=lock),
     )
 
 

@@ -17,7 +17,9 @@ from systemkit.backends import build
 from systemkit.images import mediatypes as mt
 from systemkit.images import synth
 from systemkit.images.store import ImageStore
+from systemkit.progress import ProgressEvent
 from systemkit.spec.types import FileSpec, ImageSpec, KernelSpec, Spec
+from tests.support.progress import collect
 from tests.support.tarextract import extract_all
 from tests.support.tarlayers import layer
 
@@ -116,7 +118,7 @@ def test_hostile_layers_stay_inside(tmp_path: Path) -> None:
         out_dir=out,
         cache_dir=tmp_path / "store",
         arch="amd64",
-        progress=lines.append,
+        progress=collect(lines),
     )
     members = skgen.read_tar(str(tar))
     names = [skgen.norm_path(m["name"]) for m in members]
@@ -262,7 +264,7 @@ def test_a_resumed_build_still_knows_every_symlink(tmp_path: Path) -> None:
             out_dir=out,
             cache_dir=tmp_path / "store",
             arch="amd64",
-            progress=lines.append,
+            progress=collect(lines),
         )
         names.append([skgen.norm_path(m["name"]) for m in skgen.read_tar(str(tar))])
     assert "Reusing the unchanged part of the previous build" in lines
@@ -307,8 +309,8 @@ def test_interrupted_build_leaves_nothing(tmp_path: Path) -> None:
     (out / "keep.txt").write_text("mine")
     for stop_at in ("Add onboot containers:", "Add files:"):
 
-        def progress(line: str, stop_at: str = stop_at) -> None:
-            if line.startswith(stop_at):
+        def progress(event: ProgressEvent, stop_at: str = stop_at) -> None:
+            if str(event).startswith(stop_at):
                 raise KeyboardInterrupt
 
         with pytest.raises(KeyboardInterrupt):
@@ -357,8 +359,8 @@ from pathlib import Path
 from systemkit.backends import build
 from systemkit.spec.codec import load_spec
 spec = load_spec(Path({str(tmp_path / "spec.json")!r}).read_bytes())
-def progress(line):
-    if line.startswith("Add services"):
+def progress(event):
+    if str(event).startswith("Add services"):
         os.kill(os.getpid(), signal.SIGINT)
         time.sleep(5)
 try:
@@ -456,7 +458,7 @@ def test_rebuild_after_a_files_change_reuses_the_prefix(tmp_path: Path, kind: st
         out_dir=second,
         cache_dir=store,
         arch="amd64",
-        progress=lines.append,
+        progress=collect(lines),
     )
     assert "Reusing the unchanged part of the previous build" in lines
     expected = _full_build(changed, tmp_path, store, tmp_path / "full")
@@ -475,7 +477,7 @@ def test_rebuild_after_a_files_change_reuses_the_prefix(tmp_path: Path, kind: st
         out_dir=third,
         cache_dir=store,
         arch="amd64",
-        progress=lines.append,
+        progress=collect(lines),
     )
     assert "Reusing the unchanged part of the previous build" not in lines
 
@@ -540,7 +542,7 @@ def test_rebuild_reuse_of_kernel_initrd_alone(tmp_path: Path) -> None:
         out_dir=b,
         cache_dir=store,
         arch="amd64",
-        progress=lines.append,
+        progress=collect(lines),
     )
     assert "Reusing the unchanged part of the previous build" in lines
     full = tmp_path / "full"
@@ -606,7 +608,7 @@ def test_rebuild_cache_ignores_an_output_changed_in_place(tmp_path: Path) -> Non
         formats=("tar",),
         out_dir=out,
         cache_dir=store,
-        progress=lines.append,
+        progress=collect(lines),
     )
     assert "Reusing the unchanged part of the previous build" not in lines
     from systemkit.backends.base import BuildRequest

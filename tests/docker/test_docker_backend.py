@@ -46,6 +46,7 @@ from tests.docker.dockerimages import (
     skopeo,
     system_spec,
 )
+from tests.support.progress import collect
 from tests.support.registry import REGISTRY_PASSWORD, REGISTRY_USER
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
@@ -74,7 +75,12 @@ def test_native_and_docker_outputs_are_byte_identical(
     empty_cache = tmp_path / "unused-cache"
     lines: list[str] = []
     dock = DockerBackend().build(
-        _request(spec, tmp_path / "docker", cache_dir=empty_cache, progress=lines.append)
+        _request(
+            spec,
+            tmp_path / "docker",
+            cache_dir=empty_cache,
+            progress=collect(lines),
+        )
     )
     assert [p.name for p in native] == [p.name for p in dock]
     assert {p.name for p in dock} >= {"sys.tar", "sys-kernel", "sys-initrd.img", "sys-cmdline"}
@@ -169,7 +175,11 @@ def test_pull_through_the_engine_from_a_local_registry(
     try:
         lines: list[str] = []
         paths = DockerBackend().build(
-            attrs.evolve(_request(spec, tmp_path / "out"), formats=("tar",), progress=lines.append)
+            attrs.evolve(
+                _request(spec, tmp_path / "out"),
+                formats=("tar",),
+                progress=collect(lines),
+            )
         )
         assert any("pulling" in line for line in lines)
         docker("image", "inspect", remote)  # the engine has it now
@@ -348,7 +358,7 @@ def test_unchanged_images_are_not_exported_again_and_changed_ones_are(
             req = attrs.evolve(
                 _request(spec, tmp_path / f"out{i}", cache_dir=cache),
                 formats=("tar",),
-                progress=lines.append,
+                progress=collect(lines),
             )
             (path,) = DockerBackend().build(req)
             outs.append((path.read_bytes(), any("exporting" in line for line in lines)))

@@ -40,6 +40,7 @@ from systemkit.linuxkit.parse import parse_yaml
 from systemkit.spec.codec import from_data
 from systemkit.spec.types import Spec
 from tests.docker.dockerimages import IMAGES, skopeo, system_spec, write_layouts
+from tests.support.progress import collect
 
 FAKE = Path(__file__).with_name("fake_linuxkit.py")
 
@@ -83,7 +84,7 @@ def test_yaml_and_arguments_reach_linuxkit(fake_linuxkit: Path, tmp_path: Path) 
         tmp_path,
         ("kernel+initrd", "tar", "iso-bios"),
         arch="amd64",
-        progress=lines.append,
+        progress=collect(lines),
     )
     paths = LinuxkitBackend(binary=fake_linuxkit).build(req)
 
@@ -262,7 +263,7 @@ def test_progress_is_streamed_while_linuxkit_runs(
         system_spec(),
         tmp_path,
         ("tar",),
-        progress=lambda line: seen.append((time.monotonic(), line)),
+        progress=lambda e: seen.append((time.monotonic(), str(e))),
     )
     LinuxkitBackend(binary=fake_linuxkit).build(req)
     done = time.monotonic()

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 
 from systemkit.images import mediatypes as mt
 from systemkit.images import synth
@@ -30,6 +29,8 @@ from systemkit.images.store import (
     ImageStore,
     PlatformMismatch,
 )
+from systemkit.progress import ProgressEvent, format_size
+from tests.support.push import push
 
 CONFORMANCE = Path("/work/shared/conformance/images")
 FAST = RetryPolicy(attempts=3, base_delay=0.01, max_delay=0.05, timeout=5)
@@ -39,60 +40,6 @@ pytestmark = pytest.mark.registry
 
 def sha(data: bytes) -> str:
     return "sha256:" + hashlib.sha256(data).hexdigest()
-
-
-# -- pushing test images with plain HTTP -----------------------------------------------------
-
-
-def _push_blob(
-    host: str, repo: str, source: ImageStore, digest: str, auth: tuple[str, str] | None
-) -> None:
-    base = f"http://{host}/v2/{repo}"
-    if requests.head(f"{base}/blobs/{digest}", auth=auth, timeout=10).status_code == 200:
-        return
-    start = requests.post(f"{base}/blobs/uploads/", auth=auth, timeout=10)
-    assert start.status_code == 202, start.text
-    location = start.headers["Location"]
-    if location.startswith("/"):
-        location = f"http://{host}{location}"
-    with source.open_blob(digest) as body:
-        put = requests.put(
-            location,
-            params={"digest": digest},
-            data=body,
-            headers={"Content-Type": "application/octet-stream"},
-            auth=auth,
-            timeout=10,
-        )
-    assert put.status_code == 201, put.text
-
-
-def push(
-    host: str,
-    ref_path: str,
-    tag: str,
-    source: ImageStore,
-    root: dict[str, Any],
-    auth: tuple[str, str] | None = None,
-) -> None:
-    """Push a manifest or index (and everything it references) from a store to a registry."""
-    doc = source.read_json(root["digest"])
-    if root["mediaType"] in mt.INDEXES:
-        for child in doc["manifests"]:
-            push(host, ref_path, child["digest"], source, child, auth)
-    else:
-        for blob in [doc["config"], *doc["layers"]]:
-            _push_blob(host, ref_path, source, blob["digest"], auth)
-    with source.open_blob(root["digest"]) as f:
-        data = f.read()
-    resp = requests.put(
-        f"http://{host}/v2/{ref_path}/manifests/{tag}",
-        data=data,
-        headers={"Content-Type": root["mediaType"]},
-        auth=auth,
-        timeout=10,
-    )
-    assert resp.status_code == 201, resp.text
 
 
 @pytest.fixture
@@ -133,21 +80,26 @@ def test_pull_single_image(registry: str, source: ImageStore, store: ImageStore)
         config={"Env": ["A=1"], "Labels": {"org.mobyproject.config": '{"net": "host"}'}},
     )
     push(registry, "sktest/single", "1", source, desc)
-    events: list[tuple[str, str, int, int | None]] = []
-    img = pull(store, f"{registry}/sktest/single:1", "amd64", progress=lambda *e: events.append(e))
+    events: list[ProgressEvent] = []
+    img = pull(store, f"{registry}/sktest/single:1", "amd64", progress=events.append)
     assert img.ref == f"{registry}/sktest/single:1"
     assert img.manifest_digest == desc["digest"]
     assert img.label == {"net": "host"}
     assert _files(store, img.layers[1])["usr/bin/tool"].startswith(b"\x7fELF")
     assert store.lookup(f"{registry}/sktest/single:1") is not None
-    kinds = {e[0] for e in events}
-    assert {"manifest", "blob", "done"} <= kinds
-    blob_events = [e for e in events if e[0] == "blob" and e[1] == img.layers[1]["digest"]]
-    assert blob_events[-1][2] == blob_events[-1][3] == img.layers[1]["size"]
+    assert {e.phase for e in events} == {"pull"}
+    assert events[0].kind == "step" and events[0].subject == img.ref
+    assert events[-1].kind == "done" and events[-1].subject == img.ref
+    layer, size = img.layers[1]["digest"], img.layers[1]["size"]
+    moved = [e for e in events if e.kind == "advance" and e.subject == layer]
+    assert moved and moved[-1].current == moved[-1].total == size and moved[-1].unit == "bytes"
+    fetched = [e for e in events if e.kind == "done" and e.subject == layer]
+    assert [str(e) for e in fetched] == [f"  fetched {layer} ({format_size(size)})"]
     # a second pull finds every blob in the store
     events.clear()
-    pull(store, f"{registry}/sktest/single:1", "amd64", progress=lambda *e: events.append(e))
-    assert not [e for e in events if e[0] == "blob"]
+    pull(store, f"{registry}/sktest/single:1", "amd64", progress=events.append)
+    assert not [e for e in events if e.kind == "advance" and e.subject == layer]
+    assert f"  present {layer}" in [str(e) for e in events]
     _store_is_valid(store)
 
 

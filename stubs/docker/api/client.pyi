@@ -2,7 +2,6 @@ from collections.abc import Iterator
 from typing import Any, Literal, overload
 
 import requests
-
 from docker.tls import TLSConfig
 
 class APIClient(requests.Session):
