@@ -94,7 +94,8 @@ class VMFactory:
         self.accel = accel
         self.on_keep = on_keep
         self.machines: list[Machine] = []
-        self._sockdirs: list[Path] = []
+        self._open: list[tuple[Machine, Path]] = []
+        """Machines not closed yet, with their socket directories."""
 
     def __call__(
         self,
@@ -157,12 +158,14 @@ class VMFactory:
             boot_timeout=boot_timeout,
         )
         self.machines.append(machine)
-        self._sockdirs.append(sockdir)
+        self._open.append((machine, sockdir))
         return machine
 
     def close(self) -> None:
-        """Stop every machine (or, with ``keep``, leave the running ones running)."""
-        for machine, sockdir in zip(self.machines, self._sockdirs, strict=True):
+        """Stop every machine (or, with ``keep``, leave the running ones running); the
+        machines stay listed (their consoles and histories can still be read)."""
+        while self._open:
+            machine, sockdir = self._open.pop()
             if self.keep and machine.running:
                 machine._vm.detach()
                 if self.on_keep is not None:
