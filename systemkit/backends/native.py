@@ -19,7 +19,7 @@ from systemkit.images.store import ImageStore
 from systemkit.outputs import FORMATS, NEEDS_KERNEL, AtomicOutputs, write_formats
 from systemkit.outputs.formats import InitrdParts, copy_range, resume_initrd
 from systemkit.progress import Progress, ProgressEvent, silent, step, warning
-from systemkit.spec.types import Spec
+from systemkit.spec.walk import image_refs
 
 
 class StoreImages:
@@ -85,18 +85,6 @@ class StoreImages:
 
     def read_json(self, digest: str) -> Any:
         return self.store.read_json(digest)
-
-
-def image_refs(spec: Spec) -> list[str]:
-    """Every image the spec builds from, in stream order, without repeats."""
-    refs: list[str] = []
-    if spec.kernel is not None and spec.kernel.image:
-        refs.append(spec.kernel.image)
-    refs.extend(spec.init)
-    refs.extend(v.image for v in spec.volumes if v.image)
-    for section in (spec.onboot, spec.onshutdown, spec.services):
-        refs.extend(e.image for e in section)
-    return list(dict.fromkeys(refs))
 
 
 class NativeBackend:
