@@ -130,8 +130,13 @@ _code(
 _code("SK118", E, "value", "metadata must be `yaml` or `json`")
 _code("SK119", E, "value", "an id that is negative or does not fit in 32 bits")
 _code("SK120", E, "value", "volume format must be `filesystem` or `oci`")
-_code("SK121", E, "model", "a value of the wrong type (e.g. a string where a list is expected)")
+MODEL_TYPE = _code(
+    "SK121", E, "model", "a value of the wrong type (e.g. a string where a list is expected)"
+)
 MISSING_SOURCE = _code("SK122", E, "model", "a non-optional file `source` cannot be read")
+BAD_ARGUMENT = _code(
+    "SK123", E, "model", "a constructor call with an unknown, extra or missing argument"
+)
 TEMPLATE_PROBLEM = _code(
     "SK140", E, "model", "a `File.template` cannot be rendered (syntax error, undefined variable)"
 )

@@ -65,6 +65,11 @@ class ModelValueError(UserError, ValueError):
     """A value that is wrong on its own (raised by a model constructor)."""
 
 
+class ModelTypeError(ModelValueError, TypeError):
+    """A constructor call with an unknown argument or a value of the wrong type (with every
+    other finding about the same call)."""
+
+
 _collector: contextvars.ContextVar[list[Diagnostic] | None] = contextvars.ContextVar(
     "systemkit_collector", default=None
 )
@@ -83,6 +88,19 @@ def collecting() -> Iterator[list[Diagnostic]]:
         yield found
     finally:
         _collector.reset(token)
+
+
+def is_collecting() -> bool:
+    """True inside :func:`collecting`: value errors are recorded, not raised."""
+    return _collector.get() is not None
+
+
+def report_all(diags: list[Diagnostic]) -> None:
+    """Record several findings at once: raise them together, or collect each."""
+    sink = _collector.get()
+    if sink is None:
+        raise UserError(diags)
+    sink.extend(diags)
 
 
 def report(diag: Diagnostic) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import os
 import sys
 from types import CodeType, FrameType
@@ -72,6 +73,69 @@ def frame_location(frame: FrameType) -> Location:
     if shown is None:
         shown = _DISPLAY[key] = _display_path(code.co_filename)
     return Location(shown, line or frame.f_lineno, col + 1 if col is not None else 0)
+
+
+class _Calls:
+    """The calls of one source file by (line, column), parsed once per file version."""
+
+    def __init__(self, path: str) -> None:
+        self.calls: dict[tuple[int, int], ast.Call] = {}
+        try:
+            tree = ast.parse(open(path, encoding="utf-8").read())  # noqa: SIM115
+        except (OSError, SyntaxError, UnicodeDecodeError, ValueError):
+            return
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call):
+                self.calls.setdefault((node.lineno, node.col_offset + 1), node)
+
+
+_CALLS: dict[tuple[str, float], _Calls] = {}
+
+
+def _call_at(loc: Location) -> ast.Call | None:
+    try:
+        key = (os.path.abspath(loc.file), os.path.getmtime(loc.file))
+    except OSError:
+        return None
+    calls = _CALLS.get(key)
+    if calls is None:
+        calls = _CALLS[key] = _Calls(loc.file)
+    return calls.calls.get((loc.line, loc.column))
+
+
+def argument_location(
+    call: Location | None,
+    *,
+    keyword: str | None = None,
+    position: int | None = None,
+    item: int | None = None,
+    name_only: bool = False,
+) -> Location | None:
+    """Where one argument of the call at ``call`` is written: the value of ``keyword=`` (its
+    name with ``name_only``), or the ``position``-th positional argument; with ``item``, that
+    element of a list or tuple literal. The call's own location when the source does not show
+    it literally (a variable, ``**options``)."""
+    if call is None or not call.file.endswith(".py"):
+        return call
+    node = _call_at(call)
+    if node is None:
+        return call
+    found: ast.AST | None = None
+    if keyword is not None:
+        for kw in node.keywords:
+            if kw.arg == keyword:
+                found = kw if name_only else kw.value
+    elif position is not None:
+        args = node.args
+        if position < len(args) and not any(isinstance(a, ast.Starred) for a in args[:position]):
+            found = args[position]
+    if found is not None and item is not None:
+        elts = found.elts if isinstance(found, ast.List | ast.Tuple) else []
+        starred = any(isinstance(e, ast.Starred) for e in elts[: item + 1])
+        found = elts[item] if item < len(elts) and not starred else found
+    if not isinstance(found, ast.expr | ast.keyword):
+        return call
+    return Location(call.file, found.lineno, found.col_offset + 1)
 
 
 def caller_location(building: object | None = None) -> Location | None:

@@ -254,6 +254,16 @@ RULES: tuple[Rule, ...] = (
         _py('system = System(files=[File("/etc/motd", source="no-such-motd.txt", optional=True)])'),
     ),
     _r(
+        "SK123",
+        "types",
+        "A misspelt keyword, a positional argument too many or a missing one: the constructor "
+        "call cannot mean what it says. `systemkit check` reports it (with the closest real "
+        "name) and goes on loading, so every other mistake of the file is reported in the same "
+        "run; used directly, the constructor raises it with the call's other findings.",
+        _py('system = System(services=[Service("app", "alpine:3.19", comand=["/bin/app"])])'),
+        _py('system = System(services=[Service("app", "alpine:3.19", command=["/bin/app"])])'),
+    ),
+    _r(
         "SK140",
         "files",
         "A template is rendered strictly when the file is made: a variable it uses but was not "

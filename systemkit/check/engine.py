@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+import os
+import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -22,11 +24,13 @@ from systemkit.check import (
     system,
     values,
 )
+from systemkit.check.catalogue import MYPY_CODE
 from systemkit.check.context import Context
 from systemkit.check.labels import LabelSource
 from systemkit.check.locate import Lines, Locator
 from systemkit.check.suppress import is_suppressed
 from systemkit.diagnostics import Diagnostic, Severity, UserError, collecting
+from systemkit.location import Location
 from systemkit.model.system import System
 from systemkit.spec.lowered import Lowered
 
@@ -48,13 +52,16 @@ ALL_RULES = (
 def finish(diags: Iterable[Diagnostic], lowered: Lowered | None = None) -> list[Diagnostic]:
     """Drop suppressed and repeated findings; sort by location, then code."""
     out: list[Diagnostic] = []
-    seen: set[Diagnostic] = set()
+    seen: set[object] = set()
     lines = Lines()
     locations = lowered.locations if lowered is not None else None
     for d in diags:
-        if d in seen or is_suppressed(d, locations, lines):
+        # One finding per mistake: the same code at the same place is the same mistake (the
+        # YAML reader and a rule, say); the first one made is kept.
+        key = (d.code, d.location) if d.location is not None else d
+        if key in seen or is_suppressed(d, locations, lines):
             continue
-        seen.add(d)
+        seen.add(key)
         out.append(d)
     return sorted(out, key=Diagnostic.sort_key)
 
@@ -209,8 +216,44 @@ def check_file(
     if mypy and paths[0].exists() and not syntax_error:
         from systemkit.check.mypy_run import run_mypy
 
-        diags = [*diags, *run_mypy(paths[0])]
+        diags = merge_mypy(diags, run_mypy(paths[0]))
     return finish(diags)
+
+
+_KEYWORD = re.compile(r'keyword argument "([A-Za-z_][A-Za-z0-9_]*)"')
+
+
+def _same_place(a: Location, b: Location) -> bool:
+    return a.line == b.line and os.path.abspath(a.file) == os.path.abspath(b.file)
+
+
+def merge_mypy(diags: Sequence[Diagnostic], found: Sequence[Diagnostic]) -> list[Diagnostic]:
+    """``diags`` plus mypy's findings, one finding per mistake: a mypy error at the place of a
+    systemkit error (same line and column; for an unknown keyword, mypy's call line and the
+    keyword's name) is folded into that finding's hint instead of being reported again."""
+    out = list(diags)
+    for m in found:
+        loc = m.location
+        keyword = _KEYWORD.search(m.message)
+        match = None
+        for i, d in enumerate(out):
+            if d.code == MYPY_CODE or d.severity is not Severity.ERROR or d.location is None:
+                continue
+            if loc is None or not _same_place(d.location, loc):
+                continue
+            if d.location.column == loc.column or (
+                keyword is not None and d.code == "SK123" and f"'{keyword[1]}'" in d.message
+            ):
+                match = i
+                break
+        if match is None:
+            out.append(m)
+            continue
+        d = out[match]
+        if keyword is None:  # mypy's wording of an unknown keyword adds nothing to ours
+            note = m.message
+            out[match] = attrs.evolve(d, hint=f"{d.hint}\n{note}" if d.hint else note)
+    return out
 
 
 def _check_yaml(
@@ -219,7 +262,7 @@ def _check_yaml(
     from systemkit.linuxkit.parse import parse_files
 
     try:
-        lowered = parse_files(paths)
+        lowered = parse_files(paths, lenient=True)
     except UserError as exc:
         return finish(exc.diagnostics)
     return run_checks(lowered, formats=formats, labels=labels)

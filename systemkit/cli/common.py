@@ -37,8 +37,9 @@ def load_input(files: list[Path], system: str | Sequence[str] | None) -> Lowered
 
     ``system`` is ``--system``'s value (a name, a glob matching one system, or a list of
     them as ``add_input_arguments`` collects them; several must select exactly one system).
-    Loading stops at the first kind of problem (value errors, say); for a ``system.py`` the
-    checks are then run (without mypy) so that the user sees all of its errors in one go.
+    Loading stops at the first kind of problem (value errors, say); the checks are then run
+    (without mypy; YAML read leniently) so that the user sees all of the input's errors in one
+    go.
     """
     from systemkit.loader import load_lowered
 
@@ -54,10 +55,12 @@ def load_input(files: list[Path], system: str | Sequence[str] | None) -> Lowered
     try:
         return load_lowered(files, name)
     except UserError as exc:
-        if not (len(files) == 1 and files[0].suffix == ".py"):
-            raise
         from systemkit.check import check_file
+        from systemkit.loader import YAML_SUFFIXES
 
+        one_py = len(files) == 1 and files[0].suffix == ".py"
+        if not (one_py or (files and all(f.suffix in YAML_SUFFIXES for f in files))):
+            raise
         found = check_file(files, system=name, mypy=False)
         errors = [d for d in found if d.severity is Severity.ERROR]
         raise UserError(errors or exc.diagnostics) from None

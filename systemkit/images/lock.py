@@ -44,6 +44,7 @@ from systemkit.images import mediatypes as mt
 from systemkit.images.errors import ImageError, ImageNotFound
 from systemkit.images.ref import ImageRef
 from systemkit.images.store import ImageStore, normalise_ref, select_platform
+from systemkit.limits import MAX_CONFIG_BYTES, load_json, safe_load_yaml
 
 LOCK_FILE = "systemkit.lock"
 """The lock's file name, next to the system file."""
@@ -124,9 +125,9 @@ class Lock:
     @classmethod
     def from_bytes(cls, data: bytes, source: str = LOCK_FILE) -> Lock:
         try:
-            doc = json.loads(data)
-        except ValueError as exc:
-            raise LockError(f"{source}: not a JSON document: {exc}") from None
+            doc = load_json(data, source, MAX_CONFIG_BYTES)
+        except ValueError as exc:  # not JSON, or over the size/depth limits
+            raise LockError(str(exc)) from None  # names the file
         if not isinstance(doc, dict) or doc.get("lockVersion") != LOCK_VERSION:
             raise LockError(
                 f"{source}: not a systemkit lock of version {LOCK_VERSION} "
@@ -220,7 +221,7 @@ def _entry(
     label: dict[str, Any] | None = None
     if text is not None:
         try:
-            parsed = yaml.safe_load(text)
+            parsed = safe_load_yaml(text)  # within the YAML depth limit
         except yaml.YAMLError as exc:
             raise LockError(f"{name}: the {mt.MOBY_LABEL} label is not valid YAML: {exc}") from None
         if not isinstance(parsed, dict):

@@ -317,8 +317,11 @@ class RegistryClient:
                 raise DigestMismatch(
                     f"registry {self.domain}: {what} has digest {digest}, not {claimed}"
                 )
-        doc = documents.obj(documents.parse(data, f"registry {self.domain}: {what}"), what)
+        where = f"registry {self.domain}: {what}"
+        doc = documents.obj(documents.parse(data, where), where)
         media_type = doc.get("mediaType") or content_type
+        if not isinstance(media_type, str):
+            raise ImageError(f"registry {self.domain}: {what} has a mediaType that is not a string")
         if media_type not in mt.ALL_MANIFESTS:
             raise ImageError(
                 f"registry {self.domain}: {what} has unsupported media type {media_type!r}"

@@ -30,6 +30,7 @@ from typing import Any
 import attrs
 import yaml
 
+from systemkit import validate
 from systemkit.diagnostics import Diagnostic, Severity, UserError
 from systemkit.images.ref import InvalidReference, normalise
 from systemkit.limits import MAX_YAML_DEPTH
@@ -146,7 +147,8 @@ def _generic_type_hint(hint: Any) -> str:
 class _FileReader:
     """Reads one YAML document into a spec, collecting diagnostics."""
 
-    def __init__(self, text: str, filename: str, cwd: Path) -> None:
+    def __init__(self, text: str, filename: str, cwd: Path, lenient: bool = False) -> None:
+        self.lenient = lenient
         self.text = text
         self.filename = filename
         self.cwd = cwd
@@ -247,15 +249,49 @@ class _FileReader:
             raise UserError(sorted(self.errors, key=Diagnostic.sort_key))
         if spec.kernel == st.KernelSpec():
             spec = attrs.evolve(spec, kernel=None)  # `kernel: {image: ""}` = no kernel
-        if self.errors:
+        if self.errors and not self.lenient:
             raise UserError(sorted(self.errors, key=Diagnostic.sort_key))
         return Lowered(
             spec=spec,
             locations=dict(self.locations),
             base_dir=self.cwd,
-            diagnostics=tuple(self.notes),
+            diagnostics=(*self.errors, *self.notes),
             name=Path(self.filename).stem,
         )
+
+    def _drop_items(self, path: str, dropped: list[int], total: int) -> None:
+        """Items left out of the list at ``path`` (lenient reading): the locations and names
+        of the items after them move to their new index."""
+        if not dropped:
+            return
+        gone = set(dropped)
+
+        def split(key: str) -> tuple[int, str] | None:
+            if not key.startswith(path + "["):
+                return None
+            rest = key[len(path) + 1 :]
+            num, _, tail = rest.partition("]")
+            return (int(num), tail) if num.isdigit() else None
+
+        moved: dict[str, Location] = {}
+        for key in list(self.locations):
+            found = split(key)
+            if found is None:
+                continue
+            index, tail = found
+            loc = self.locations.pop(key)
+            if index not in gone:
+                new = index - sum(1 for d in dropped if d < index)
+                moved[f"{path}[{new}]{tail}"] = loc
+        self.locations.update(moved)
+        match = re.fullmatch(r"\$\.(services|volumes)", path)
+        if match:
+            section = match.group(1)
+            self.names = [
+                (sec, i - sum(1 for d in dropped if d < i), name)
+                for sec, i, name in self.names
+                if sec != section or i not in gone
+            ]
 
     # --- mappings ----------------------------------------------------------------------------
 
@@ -354,12 +390,12 @@ class _FileReader:
         ok = True
         for knode, key, vnode in pairs:
             if cls is st.Spec and key == "trust":
-                ok = self.read_trust(knode, vnode) and ok
+                ok = (self.read_trust(knode, vnode) or self.lenient) and ok
                 continue
             fld = known.get(key)
             if fld is None:
                 self.unknown_key(knode, key, cls, path)
-                ok = False
+                ok = self.lenient and ok
                 continue
             fpath = f"{path}.{key}"
             self.locations[fpath] = self.loc(knode)
@@ -367,7 +403,7 @@ class _FileReader:
             nodes[fld.name] = vnode
             value = self.read_value(vnode, fld.hint, fpath, (cls, fld.name))
             if value is _BAD:
-                ok = False
+                ok = self.lenient and not fld.required and ok  # lenient: the key is left out
                 continue
             values[fld.name] = value
             if fld.name == "name" and cls in (st.ImageSpec, st.VolumeSpec):
@@ -474,13 +510,19 @@ class _FileReader:
                 return _BAD
             items: list[Any] = []
             ok = True
+            dropped: list[int] = []
             for i, inode in enumerate(node.value):
                 ipath = f"{path}[{i}]"
                 self.locations[ipath] = self.loc(inode)
                 value = self.read_value(inode, item_hint, ipath, owner)
                 if value is _BAD:
                     ok = False
+                    dropped.append(i)
+                    continue
                 items.append(value)
+            if self.lenient:
+                self._drop_items(path, dropped, len(node.value))
+                return items
             return items if ok else _BAD
         if origin is dict:
             if not isinstance(node, yaml.MappingNode):
@@ -499,7 +541,7 @@ class _FileReader:
                     ok = False
                 else:
                     out[key] = value
-            return out if ok else _BAD
+            return out if ok or self.lenient else _BAD
         return self.read_scalar(node, hint, path, owner)
 
     def read_scalar(
@@ -544,19 +586,20 @@ class _FileReader:
                     "systemkit does not resolve LinuxKit's `@pkg:` templates: write the tag "
                     "`linuxkit pkg show-tag` prints, or compute it in system.py"
                 )
-            self.error(codes.BAD_IMAGE_REF, f"malformed image reference: {exc}", node, path, hint)
-            return _BAD
+            self.error(codes.BAD_IMAGE_REF, str(exc), node, path, hint)  # = validate.image_ref
+            return value if self.lenient else _BAD
 
     def mode(self, node: Node, value: str, path: str) -> Any:
         if not _OCTAL_RE.match(value) or int(value, 8) > 0o7777:
+            problem = validate.octal_mode(value)
             self.error(
                 codes.BAD_MODE,
-                f"mode {value!r} is not an octal permission string",
+                problem.message if problem else f"mode {value!r} is not an octal number",
                 node,
                 path,
                 'write the mode as a quoted octal string such as "0644" (omit it for the default)',
             )
-            return _BAD
+            return value if self.lenient else _BAD
         return f"{int(value, 8):04o}"
 
     def type_error(
@@ -614,14 +657,15 @@ class _FileReader:
     def _finish_volume(self, values: dict[str, Any], nodes: dict[str, Node], path: str) -> bool:
         name = values["name"]
         if not VOLUME_NAME_RE.match(name):
+            problem = validate.volume_name(name)
             self.error(
                 codes.BAD_VOLUME_NAME,
-                f"invalid volume name {name!r}: LinuxKit allows only a-z, 0-9, _ and -",
+                problem.message if problem else f"invalid volume name {name!r}",
                 nodes["name"],
                 f"{path}.name",
-                "use lower-case letters, digits, '_' and '-'",
+                "use lower-case letters, digits, '_' and '-' (LinuxKit allows only these)",
             )
-            return False
+            return self.lenient
         return True
 
     def _finish_file(self, values: dict[str, Any], nodes: dict[str, Node], path: str) -> bool:
@@ -652,7 +696,10 @@ class _FileReader:
                 f"{path}.source",
                 "run from the directory the sources are relative to, or add `optional: true`",
             )
-            return False
+            if self.lenient:  # checked on without it: the finding is made
+                values["source_digest"] = None
+                values["optional"] = True
+            return self.lenient
         return True
 
 
@@ -708,7 +755,9 @@ def _file_digest(path: str) -> str:
 _PYTHON_NAMES = _python_names()
 
 
-def parse_yaml(text: str, filename: str, *, cwd: Path | None = None) -> Lowered:
+def parse_yaml(
+    text: str, filename: str, *, cwd: Path | None = None, lenient: bool = False
+) -> Lowered:
     """Read one LinuxKit system file (its text) into a :class:`Lowered` spec.
 
     ``filename`` is used in locations; ``cwd`` (default: the process's current directory) is
@@ -716,7 +765,7 @@ def parse_yaml(text: str, filename: str, *, cwd: Path | None = None) -> Lowered:
     ``base_dir``. Raises :class:`UserError` with every problem found.
     """
     base = (cwd or Path.cwd()).resolve()
-    return _FileReader(text, filename, base).read()
+    return _FileReader(text, filename, base, lenient).read()
 
 
 def _display(path: Path) -> str:
@@ -727,11 +776,16 @@ def _display(path: Path) -> str:
     return str(path) if rel.startswith(".." + os.sep + "..") else rel
 
 
-def parse_files(paths: list[Path], *, cwd: Path | None = None) -> Lowered:
+def parse_files(paths: list[Path], *, cwd: Path | None = None, lenient: bool = False) -> Lowered:
     """Read several system files and append them in order, as ``linuxkit build a.yml b.yml``.
 
     Every file is read (and every problem in every file reported) before merging; the merged
     spec is then checked for duplicate service and volume names across files.
+
+    ``lenient`` (for ``systemkit check``): a value that cannot be read is recorded as a finding
+    in ``Lowered.diagnostics`` and left out (an entry without its required keys is left out
+    whole), so that the rest of the file is still read and checked; only a file that is not
+    YAML at all raises.
     """
     if not paths:
         raise ValueError("parse_files needs at least one path")
@@ -753,7 +807,7 @@ def parse_files(paths: list[Path], *, cwd: Path | None = None) -> Lowered:
             )
             continue
         try:
-            parts.append(parse_yaml(text, shown, cwd=cwd))
+            parts.append(parse_yaml(text, shown, cwd=cwd, lenient=lenient))
         except UserError as exc:
             errors.extend(exc.diagnostics)
     if errors:
@@ -761,7 +815,7 @@ def parse_files(paths: list[Path], *, cwd: Path | None = None) -> Lowered:
     merged = parts[0]
     for part in parts[1:]:
         merged = merge_lowered(merged, part)
-    if len(parts) > 1:
+    if len(parts) > 1 and not lenient:  # lenient: the checks' SK201/SK202 report them
         check_unique_names(spec_names(merged.spec), merged.locations, errors)
         if errors:
             raise UserError(errors)

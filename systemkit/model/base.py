@@ -34,17 +34,31 @@ class ListOf(Protocol[T_co]):
     def __iter__(self) -> Iterator[T_co]: ...
 
 
-@attrs.frozen
 class Located:
     """Base of every model object: remembers where the user created it.
 
     The location is the first stack frame outside the systemkit package (found by path prefix),
-    i.e. the user's constructor call. It is not part of equality, hashing or the spec.
+    i.e. the user's constructor call. It is not an attrs field: not part of equality, hashing,
+    the spec, or the constructor's signature.
+
+    Each attrs subclass's generated ``__init__`` is wrapped (:func:`systemkit.model.construct.
+    lenient`): under ``systemkit check`` a mistake in the call (an unknown keyword, a value of
+    the wrong type, an object of the wrong kind in a list) is recorded as a located finding and
+    construction goes on; used directly, the constructor raises :class:`UserError` with every
+    finding about the call. The signature that mypy, pyright and editors see is attrs' own.
     """
 
-    _location: Location | None = attrs.field(
-        init=False, default=None, eq=False, hash=False, repr=False
-    )
+    __slots__ = ("_location",)
+    _location: Location | None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        init = cls.__dict__.get("__init__")
+        code = getattr(init, "__code__", None)
+        if init is not None and code is not None and code.co_filename.startswith("<attrs gen"):
+            from systemkit.model.construct import lenient
+
+            setattr(cls, "__init__", lenient(cls, init))  # noqa: B010
 
     def __attrs_post_init__(self) -> None:
         object.__setattr__(self, "_location", caller_location(self))
@@ -53,7 +67,7 @@ class Located:
     @property
     def location(self) -> Location | None:
         """Where the user created this object (file, line, column)."""
-        return self._location
+        return getattr(self, "_location", None)
 
 
 def problem(p: Problem | None) -> None:
@@ -62,15 +76,23 @@ def problem(p: Problem | None) -> None:
         report(Diagnostic(p.code, Severity.ERROR, p.message, caller_location(), hint=p.hint))
 
 
-def type_error(what: str, expected: str, value: object) -> None:
+def type_error(what: str, expected: str, value: object, location: Location | None = None) -> None:
     report(
         Diagnostic(
             "SK121",
             Severity.ERROR,
-            f"{what} must be {expected}, got {type(value).__name__} {value!r}",
-            caller_location(),
+            f"{what} must be {expected}, got {type(value).__name__} {short_repr(value)}",
+            location or caller_location(),
         )
     )
+
+
+def short_repr(value: object, limit: int = 60) -> str:
+    """``repr(value)``, cut short: a wrong value is named, not dumped (a whole Service is long)."""
+    if isinstance(value, Located):
+        return f"{type(value).__name__}(...)"
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 class FrozenDict(dict[str, str]):
@@ -124,7 +146,7 @@ def to_str_map(value: Mapping[str, object] | None, what: str = "value") -> Froze
 
 def iter_located(obj: Located) -> Iterator[Located]:
     """Model objects directly inside ``obj``'s fields (one level)."""
-    for f in attrs.fields(type(obj)):
+    for f in attrs.fields(typing.cast(Any, type(obj))):
         val = getattr(obj, f.name)
         items = val if isinstance(val, tuple) else (val,)
         for item in items:
@@ -249,5 +271,9 @@ def check_field_types(obj: Located) -> None:
         if (value is None and optional) or check(value):
             continue
         where, expected, bad = _explain(value, tp, name)
-        type_error(where, _describe(expected), bad)
-        object.__setattr__(obj, name, None if optional else str(value))
+        type_error(where, _describe(expected), bad, obj.location)
+        default: Any = attrs.fields_dict(typing.cast(Any, type(obj)))[name].default
+        if isinstance(default, attrs.Factory):  # type: ignore[arg-type]
+            default = default.factory()
+        replacement = None if optional else default if default is not attrs.NOTHING else str(value)
+        object.__setattr__(obj, name, replacement)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any, TypedDict
 
 import attrs
@@ -10,14 +10,22 @@ import attrs
 from systemkit import validate
 from systemkit.capabilities import Capability, CapabilityName
 from systemkit.images.ref import ImageRef
-from systemkit.model.base import FrozenDict, Located, problem, to_str_map, to_tuple, type_error
+from systemkit.model.base import (
+    FrozenDict,
+    ListOf,
+    Located,
+    problem,
+    to_str_map,
+    to_tuple,
+    type_error,
+)
 from systemkit.model.parts import Bind, Device, IDMapping, Mount, Resources, Rlimit, Runtime, Tmpfs
 
 CapabilityLike = Capability | CapabilityName
 IdLike = int | str
 
 
-def _caps(value: Iterable[CapabilityLike] | None) -> tuple[str, ...] | None:
+def _caps(value: ListOf[CapabilityLike] | None) -> tuple[str, ...] | None:
     items = to_tuple(value, "capabilities")
     if items is None:
         return None
@@ -27,11 +35,11 @@ def _caps(value: Iterable[CapabilityLike] | None) -> tuple[str, ...] | None:
     return out
 
 
-def _strs(value: Iterable[str] | None) -> tuple[str, ...] | None:
+def _strs(value: ListOf[str] | None) -> tuple[str, ...] | None:
     return to_tuple(value, "value")
 
 
-def _binds(value: Iterable[str | Bind] | None) -> tuple[str, ...] | None:
+def _binds(value: ListOf[str | Bind] | None) -> tuple[str, ...] | None:
     items = to_tuple(value, "binds")
     if items is None:
         return None
@@ -42,7 +50,7 @@ def _binds(value: Iterable[str | Bind] | None) -> tuple[str, ...] | None:
     return out
 
 
-def _tmpfs(value: Iterable[str | Tmpfs] | None) -> tuple[str, ...] | None:
+def _tmpfs(value: ListOf[str | Tmpfs] | None) -> tuple[str, ...] | None:
     items = to_tuple(value, "tmpfs")
     if items is None:
         return None
@@ -52,7 +60,7 @@ def _tmpfs(value: Iterable[str | Tmpfs] | None) -> tuple[str, ...] | None:
     return tuple(str(t) for t in items)
 
 
-def _rlimits(value: Iterable[str | Rlimit] | None) -> tuple[str, ...] | None:
+def _rlimits(value: ListOf[str | Rlimit] | None) -> tuple[str, ...] | None:
     items = to_tuple(value, "rlimits")
     if items is None:
         return None
@@ -62,7 +70,7 @@ def _rlimits(value: Iterable[str | Rlimit] | None) -> tuple[str, ...] | None:
     return tuple(str(r) for r in items)
 
 
-def _env(value: Mapping[str, str] | Iterable[str] | None) -> tuple[str, ...] | None:
+def _env(value: Mapping[str, str] | ListOf[str] | None) -> tuple[str, ...] | None:
     if value is None:
         return None
     if isinstance(value, Mapping):
@@ -73,7 +81,7 @@ def _env(value: Mapping[str, str] | Iterable[str] | None) -> tuple[str, ...] | N
     return tuple(str(e) for e in items)
 
 
-def _mounts(value: Iterable[Mount] | None) -> tuple[Mount, ...] | None:
+def _mounts(value: ListOf[Mount] | None) -> tuple[Mount, ...] | None:
     items = to_tuple(value, "mounts")
     for m in items or ():
         if not isinstance(m, Mount):
@@ -81,7 +89,7 @@ def _mounts(value: Iterable[Mount] | None) -> tuple[Mount, ...] | None:
     return items
 
 
-def _devices(value: Iterable[Device] | None) -> tuple[Device, ...] | None:
+def _devices(value: ListOf[Device] | None) -> tuple[Device, ...] | None:
     items = to_tuple(value, "devices")
     for d in items or ():
         if not isinstance(d, Device):
@@ -89,14 +97,14 @@ def _devices(value: Iterable[Device] | None) -> tuple[Device, ...] | None:
     return items
 
 
-def _ids(value: Iterable[IdLike] | None) -> tuple[IdLike, ...] | None:
+def _ids(value: ListOf[IdLike] | None) -> tuple[IdLike, ...] | None:
     items = to_tuple(value, "additional_gids")
     for i in items or ():
         problem(validate.nonnegative_id(i))
     return items
 
 
-def _idmaps(value: Iterable[IDMapping] | None) -> tuple[IDMapping, ...] | None:
+def _idmaps(value: ListOf[IDMapping] | None) -> tuple[IDMapping, ...] | None:
     return to_tuple(value, "id mappings")
 
 
@@ -199,16 +207,16 @@ class ContainerOptions(TypedDict, total=False):
     Unpack[ContainerOptions])`` keeps full type checking of the overrides.
     """
 
-    capabilities: Iterable[CapabilityLike] | None
-    capabilities_add: Iterable[CapabilityLike] | None
-    ambient: Iterable[CapabilityLike] | None
-    mounts: Iterable[Mount] | None
-    binds: Iterable[str | Bind] | None
-    binds_add: Iterable[str | Bind] | None
-    devices: Iterable[Device] | None
-    tmpfs: Iterable[str | Tmpfs] | None
-    command: Iterable[str] | None
-    env: Mapping[str, str] | Iterable[str] | None
+    capabilities: ListOf[CapabilityLike] | None
+    capabilities_add: ListOf[CapabilityLike] | None
+    ambient: ListOf[CapabilityLike] | None
+    mounts: ListOf[Mount] | None
+    binds: ListOf[str | Bind] | None
+    binds_add: ListOf[str | Bind] | None
+    devices: ListOf[Device] | None
+    tmpfs: ListOf[str | Tmpfs] | None
+    command: ListOf[str] | None
+    env: Mapping[str, str] | ListOf[str] | None
     cwd: str | None
     net: str | None
     pid: str | None
@@ -216,11 +224,11 @@ class ContainerOptions(TypedDict, total=False):
     uts: str | None
     userns: str | None
     readonly: bool | None
-    masked_paths: Iterable[str] | None
-    readonly_paths: Iterable[str] | None
+    masked_paths: ListOf[str] | None
+    readonly_paths: ListOf[str] | None
     uid: IdLike | None
     gid: IdLike | None
-    additional_gids: Iterable[IdLike] | None
+    additional_gids: ListOf[IdLike] | None
     no_new_privileges: bool | None
     hostname: str | None
     oom_score_adj: int | None
@@ -228,9 +236,9 @@ class ContainerOptions(TypedDict, total=False):
     cgroups_path: str | None
     resources: Resources | None
     sysctl: Mapping[str, str | int | bool] | None
-    rlimits: Iterable[str | Rlimit] | None
-    uid_mappings: Iterable[IDMapping] | None
-    gid_mappings: Iterable[IDMapping] | None
+    rlimits: ListOf[str | Rlimit] | None
+    uid_mappings: ListOf[IDMapping] | None
+    gid_mappings: ListOf[IDMapping] | None
     annotations: Mapping[str, str | int | bool] | None
     runtime: Runtime | None
 

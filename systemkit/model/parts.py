@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any, Literal
 
 import attrs
 
 from systemkit import validate
-from systemkit.model.base import Located, problem, to_tuple
+from systemkit.model.base import ListOf, Located, problem, to_tuple
 from systemkit.spec import types as st
 
 # Plain value types of the spec are used unchanged in the model.
@@ -28,11 +27,11 @@ InterfacePriority = st.InterfacePriority
 DeviceCgroup = st.DeviceCgroup
 
 
-def _opt_strs(value: Iterable[str] | None) -> tuple[str, ...] | None:
+def _opt_strs(value: ListOf[str] | None) -> tuple[str, ...] | None:
     return to_tuple(value, "options")
 
 
-def _options(value: Iterable[str]) -> tuple[str, ...]:
+def _options(value: ListOf[str]) -> tuple[str, ...]:
     return to_tuple(value, "options") or ()
 
 
@@ -87,7 +86,7 @@ class Rlimit(Located):
         return f"{self.name},{self.soft},{self.hard}"
 
 
-def _idmaps(value: Iterable[IDMapping] | None) -> tuple[IDMapping, ...] | None:
+def _idmaps(value: ListOf[IDMapping] | None) -> tuple[IDMapping, ...] | None:
     return to_tuple(value, "id mappings")
 
 
@@ -151,15 +150,15 @@ class Device(Located):
         )
 
 
-def _mounts(value: Iterable[Mount] | None) -> tuple[Mount, ...] | None:
+def _mounts(value: ListOf[Mount] | None) -> tuple[Mount, ...] | None:
     return to_tuple(value, "mounts")
 
 
-def _strs(value: Iterable[str] | None) -> tuple[str, ...] | None:
+def _strs(value: ListOf[str] | None) -> tuple[str, ...] | None:
     return to_tuple(value, "value")
 
 
-def _interfaces(value: Iterable[Interface] | None) -> tuple[Interface, ...] | None:
+def _interfaces(value: ListOf[Interface] | None) -> tuple[Interface, ...] | None:
     return to_tuple(value, "interfaces")
 
 

@@ -10,7 +10,7 @@ from typing import Literal
 import attrs
 
 from systemkit import validate
-from systemkit.diagnostics import Diagnostic, Severity, UserError
+from systemkit.diagnostics import Diagnostic, Severity, report_all
 from systemkit.images.ref import ImageRef
 from systemkit.model.base import ListOf, Located, problem, to_tuple, type_error
 from systemkit.model.containers import Container, IdLike, Onboot, Onshutdown, Service
@@ -52,13 +52,19 @@ def _source(value: str | os.PathLike[str] | None) -> str | None:
 
 
 def _mode(value: int | None) -> int | None:
-    if isinstance(value, str):  # a common slip: report it, and go on with the mode meant
-        type_error("mode", "an int such as 0o644", value)
-        try:
-            return int(value, 8)
-        except ValueError:
-            return None
     return value
+
+
+def _mode_meant(value: object) -> int | None:
+    """``mode="0644"`` (reported as a wrong type) is read as the octal it means, so that the
+    other checks (SK243) judge the mode the user meant, not the default."""
+    try:
+        return int(value, 8) if isinstance(value, str) else None
+    except ValueError:
+        return None
+
+
+_mode.rescue = _mode_meant  # type: ignore[attr-defined]
 
 
 @attrs.frozen
@@ -141,7 +147,7 @@ class File(Located):
         return cls(path, contents="" if text is None else text, mode=mode, uid=uid, gid=gid)
 
 
-def _platforms(value: Iterable[str] | None) -> tuple[str, ...] | None:
+def _platforms(value: ListOf[str] | None) -> tuple[str, ...] | None:
     return to_tuple(value, "platforms")
 
 
@@ -200,31 +206,31 @@ def _check_items(items: tuple[object, ...], cls: type, what: str) -> None:
             type_error(f"each entry of {what}", f"a {cls.__name__}", item)
 
 
-def _onboot(value: Iterable[Onboot]) -> tuple[Onboot, ...]:
+def _onboot(value: ListOf[Onboot]) -> tuple[Onboot, ...]:
     items = to_tuple(value, "onboot") or ()
     _check_items(items, Onboot, "onboot")
     return items
 
 
-def _onshutdown(value: Iterable[Onshutdown]) -> tuple[Onshutdown, ...]:
+def _onshutdown(value: ListOf[Onshutdown]) -> tuple[Onshutdown, ...]:
     items = to_tuple(value, "onshutdown") or ()
     _check_items(items, Onshutdown, "onshutdown")
     return items
 
 
-def _services(value: Iterable[Service]) -> tuple[Service, ...]:
+def _services(value: ListOf[Service]) -> tuple[Service, ...]:
     items = to_tuple(value, "services") or ()
     _check_items(items, Service, "services")
     return items
 
 
-def _files(value: Iterable[File]) -> tuple[File, ...]:
+def _files(value: ListOf[File]) -> tuple[File, ...]:
     items = to_tuple(value, "files") or ()
     _check_items(items, File, "files")
     return items
 
 
-def _volumes(value: Iterable[Volume]) -> tuple[Volume, ...]:
+def _volumes(value: ListOf[Volume]) -> tuple[Volume, ...]:
     items = to_tuple(value, "volumes") or ()
     _check_items(items, Volume, "volumes")
     return items
@@ -303,7 +309,7 @@ def _merge_two(a: System, b: System) -> System:
         if s.name in seen
     ]
     if dups:
-        raise UserError(dups)
+        report_all(dups)  # raised together; under `systemkit check` collected, merging goes on
     merged = System(
         kernel=_merge_kernel(a.kernel, b.kernel),
         init=a.init + b.init,

@@ -111,13 +111,22 @@ def reclaim_stale(out_dir: Path) -> list[Path]:
 
 
 class _Session:
-    """The lock that marks one live session's temporary names in a directory."""
+    """The lock that marks one live session's temporary names in a directory. On a filesystem
+    without ``flock`` there is none (``id`` is empty): temporary names then carry no session
+    and are not reclaimed, as before this mechanism."""
 
     def __init__(self, out_dir: Path) -> None:
         self.id = secrets.token_hex(8)
+        self.lock: Path | None = None
         fd, tmp = tempfile.mkstemp(prefix=LOCK_PREFIX, suffix=".new", dir=out_dir)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            except OSError:  # ENOLCK, EOPNOTSUPP: no locking here
+                os.close(fd)
+                Path(tmp).unlink(missing_ok=True)
+                self.id, self.fd = "", -1
+                return
             self.lock = out_dir / f"{LOCK_PREFIX}{self.id}.lock"
             os.rename(tmp, self.lock)
         except BaseException:
@@ -127,8 +136,9 @@ class _Session:
         self.fd = fd
 
     def close(self) -> None:
-        self.lock.unlink(missing_ok=True)
-        os.close(self.fd)
+        if self.lock is not None:
+            self.lock.unlink(missing_ok=True)
+            os.close(self.fd)
 
 
 class AtomicOutputs:
@@ -146,7 +156,8 @@ class AtomicOutputs:
         if self._session is None:
             reclaim_stale(self.out_dir)
             self._session = _Session(self.out_dir)
-        prefix, suffix = f".{label}.{self._session.id}.", ".part"
+        sid = f"{self._session.id}." if self._session.id else ""
+        prefix, suffix = f".{label}.{sid}", ".part"
         if directory:
             return Path(tempfile.mkdtemp(prefix=prefix, suffix=suffix, dir=self.out_dir))
         fd, name = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=self.out_dir)

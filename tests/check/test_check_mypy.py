@@ -1,5 +1,6 @@
-"""mypy in the same report: a type error in the user's system.py (a string where a list of
-capabilities is expected) appears at its line, merged and sorted with the rule findings."""
+"""mypy in the same report: a type error in the user's system.py appears at its line, merged
+and sorted with the rule findings; a mistake that mypy and a rule both find (a string where a
+list of capabilities is expected) is reported once, with mypy's wording in the hint."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ system = System(
         ),
     ],
 )
+replicas: int = "three"
 """
 
 
@@ -42,16 +44,28 @@ def test_mypy_error_is_in_the_same_report(work: Path) -> None:
     assert len(mypy) == 1, [d.render() for d in diags]
     d = mypy[0]
     assert d.location is not None
-    assert (d.location.file, d.location.line, d.location.column) == ("system.py", 8, 26)
-    assert 'Argument "capabilities" to "Service" has incompatible type "str"' in d.message
-    assert d.message.endswith("[arg-type]")
+    assert (d.location.file, d.location.line, d.location.column) == ("system.py", 13, 17)
+    assert "Incompatible types in assignment" in d.message
+    assert d.message.endswith("[assignment]")
     # the rules' own findings are there too, and everything is sorted by location
     codes = [x.code for x in diags]
     assert "SK107" in codes  # env entry "MODE" (line 9)
-    assert "SK121" in codes  # the constructor's own type check (line 5, the call)
     keys = [x.sort_key() for x in diags]
     assert keys == sorted(keys)
     assert not [x for x in diags if x.location and "systemkit/" in x.location.file]
+
+
+def test_a_mistake_mypy_also_finds_is_reported_once(work: Path) -> None:
+    diags = check_file([Path("system.py")], labels=LabelSource(use_store=False))
+    at_caps = [d for d in diags if d.location and d.location.line == 8]
+    assert len(at_caps) == 1, [d.render() for d in diags]
+    (d,) = at_caps
+    assert d.code == "SK121" and d.location is not None and d.location.column == 26
+    assert d.message == (
+        "capabilities must be a list of Capability objects or names, got str 'CAP_NET_ADMIN'"
+    )
+    assert d.hint is not None
+    assert 'mypy: Argument "capabilities" to "Service" has incompatible type "str"' in d.hint
 
 
 def test_no_mypy_skips_it(work: Path) -> None:
@@ -70,7 +84,9 @@ def test_cli_with_mypy_exit_1_no_traceback(work: Path) -> None:
     )
     assert proc.returncode == 1
     assert "Traceback" not in proc.stdout + proc.stderr
-    assert 'system.py:8:26: error[SK000]: mypy: Argument "capabilities"' in proc.stdout
+    assert "system.py:8:26: error[SK121]: capabilities must be a list" in proc.stdout
+    assert 'mypy: Argument "capabilities" to "Service" has incompatible type' in proc.stdout
+    assert proc.stdout.count("error[SK000]") == 1  # only `replicas`: line 8 is reported once
 
 
 def test_parse_output_lines_and_notes() -> None:

@@ -216,7 +216,8 @@ def test_duplicate_service_in_a_system_file_is_reported_by_the_cli(tmp_path: Pat
     res = systemkit_cli("lower", "system.py", cwd=tmp_path)
     assert res.returncode == 1
     assert "Traceback" not in res.stderr
-    assert "system.py:4:" in res.stderr and "duplicate service name 'web'" in res.stderr
+    assert "system.py:4:13: error[SK201]: service name 'web'" in res.stderr
+    assert res.stderr.count("error[SK201]") == 1  # once, though a + b and the rule both see it
     assert "system.py:3:" in res.stderr  # the other one
 
 

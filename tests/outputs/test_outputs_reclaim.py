@@ -45,11 +45,11 @@ time.sleep(600)
 """
 
 
-def _store(root: Path) -> Path:
+def _store(root: Path, big: bool = False) -> Path:
     store = ImageStore(root)
     store.tag("docker.io/t/kernel:1", synth.put_image(store, [{"kernel": "K", "kernel.tar": b""}]))
     # Enough incompressible bytes that a build takes a while: kills land in every phase.
-    blob = random.Random(7).randbytes(6 << 20)
+    blob = random.Random(7).randbytes(6 << 20 if big else 1024)
     store.tag(
         "docker.io/t/app:1",
         synth.put_image(store, [{"bin/app": "x", "data/blob": blob}], config={"Cmd": ["/bin/app"]}),
@@ -85,7 +85,7 @@ def _until_locked(proc: subprocess.Popen[bytes], out: Path) -> float:
 
 
 def test_killed_builds_leave_nothing_after_the_next_build(tmp_path: Path) -> None:
-    store = _store(tmp_path / "store")
+    store = _store(tmp_path / "store", big=True)
     system = tmp_path / "demo.yml"
     system.write_text(SYSTEM)
     out = tmp_path / "out"
@@ -164,3 +164,28 @@ def test_concurrent_builds_sharing_a_cache_key_do_not_warn(tmp_path: Path) -> No
             assert "Built demo.tar" in stderr
     entries = [p for p in (store / ".build-cache").iterdir() if not p.name.startswith(".")]
     assert len(entries) == 2  # the last two keys, each installed once
+
+
+def test_a_build_never_reclaims_a_live_builds_files(tmp_path: Path) -> None:
+    store = _store(tmp_path / "store")
+    (tmp_path / "demo.yml").write_text(SYSTEM)
+    out = tmp_path / "out"
+    out.mkdir()
+    cmd = _build_cmd(store, out)
+    # another process in the middle of writing its outputs into the same directory
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(out)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline().strip() == "ready"
+        live = sorted(p.name for p in out.iterdir())
+        res = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True)
+        assert res.returncode == 0, res.stderr
+        assert sorted(p.name for p in out.iterdir()) == sorted([*live, *OUTPUTS])
+    finally:
+        os.kill(holder.pid, signal.SIGKILL)
+        holder.wait()
+    res = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    assert sorted(p.name for p in out.iterdir()) == OUTPUTS
