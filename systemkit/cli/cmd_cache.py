@@ -213,8 +213,11 @@ def _builds(args: argparse.Namespace, store: ImageStore) -> int:
 
 
 def _pull_missing(store: ImageStore, args: argparse.Namespace) -> int:
-    """Every image of the selected systems the store lacks, pulled in parallel; every
-    failure listed at the end."""
+    """Every image of the selected systems the store lacks, pulled in parallel (progress
+    as :class:`~systemkit.progress.ProgressEvent` s); every failure listed at the end."""
+    from systemkit.cli.progress import ProgressRenderer
+    from systemkit.progress import ProgressEvent
+
     args.files = [Path(f) for f in args.ref]
     refs = [u.ref for u in image_uses(selected_systems(args))]
     missing = []
@@ -223,21 +226,28 @@ def _pull_missing(store: ImageStore, args: argparse.Namespace) -> int:
             store.resolve(ref, args.arch)
         except ImageError:
             missing.append(ref)
-    print(
-        f"{len(refs) - len(missing)} of {len(refs)} images already stored, pulling {len(missing)}",
-        file=sys.stderr,
-    )
+    with ProgressRenderer(sys.stderr) as progress:
+        progress(
+            ProgressEvent(
+                "step",
+                f"{len(refs) - len(missing)} of {len(refs)} images already stored, "
+                f"pulling {len(missing)}",
+                "pull",
+            )
+        )
 
-    def one(ref: str) -> str | None:
-        try:
-            img = pull(store, ref, args.arch, insecure=args.insecure_registry)
-        except SystemkitError as exc:
-            return f"{ref}: {exc}"
-        print(f"pulled {img.ref} ({img.manifest_digest})", file=sys.stderr)
-        return None
+        def one(ref: str) -> str | None:
+            try:
+                img = pull(
+                    store, ref, args.arch, insecure=args.insecure_registry, progress=progress
+                )
+            except SystemkitError as exc:
+                return f"{ref}: {exc}"
+            progress(ProgressEvent("done", f"pulled {img.ref} ({img.manifest_digest})", "pull"))
+            return None
 
-    with ThreadPoolExecutor(max_workers=max(1, min(4, len(missing)))) as pool:
-        failed = [f for f in pool.map(one, missing) if f is not None]
+        with ThreadPoolExecutor(max_workers=max(1, min(4, len(missing)))) as pool:
+            failed = [f for f in pool.map(one, missing) if f is not None]
     if failed:
         for line in failed:
             print(f"error: cannot pull {line}", file=sys.stderr)
