@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -242,7 +243,11 @@ class NativeBackend:
     ) -> InitrdParts:
         assert entry.checkpoint is not None and entry.cmdline is not None
         kernel, gz = outs.scratch("kernel"), outs.scratch("initrd")
-        shutil.copyfile(entry.dir / "kernel", kernel)
+        try:  # the kernel is only read from here on: share the cached file's bytes
+            kernel.unlink()
+            os.link(entry.dir / "kernel", kernel)
+        except OSError:
+            shutil.copyfile(entry.dir / "kernel", kernel)
         resume_initrd(tar_path, files_at, entry.dir / "initrd.gz", entry.checkpoint, gz)
         ucode = entry.dir / "ucode.cpio"
         return InitrdParts(
