@@ -79,12 +79,20 @@ def _names(spec: Spec) -> list[list[str]]:
     ]
 
 
-def point_keys(spec: Spec, images: dict[str, str], arch: str | None) -> list[str]:
+def point_keys(
+    spec: Spec, images: dict[str, str], arch: str | None, *, initrd_only: bool = False
+) -> list[str]:
     """The key of every resume point of ``spec`` (each container, then ``files``): what the
-    stream before that point depends on (see the module doc)."""
+    stream before that point depends on (see the module doc).
+
+    ``initrd_only``: the keys of a build that needs only the initrd's prefix (no tar and no
+    format made from the whole filesystem), which the kernel command line does not change
+    (``boot/`` stays out of the initrd), so variants that differ in it share the prefix."""
     from systemkit import __version__
 
     data = to_data(attrs.evolve(spec, files=[]))
+    if initrd_only and isinstance(data.get("kernel"), dict):
+        data["kernel"] = {k: v for k, v in data["kernel"].items() if k != "cmdline"}
     entries = [
         (section, item)
         for section in ("onboot", "onshutdown", "services")
@@ -110,6 +118,7 @@ def point_keys(spec: Spec, images: dict[str, str], arch: str | None) -> list[str
             "last": point == len(entries),
             "before": before,
             "images": {ref: images.get(ref, "") for ref in refs},
+            "initrd_only": initrd_only,
         }
         keys.append(hashlib.sha256(canonical_json(payload)).hexdigest())
     return keys
@@ -227,11 +236,13 @@ class BuildCache:
         tar_is_scratch: bool = False,
         points: dict[int, ResumePoint] | None = None,
         keys: list[str] | None = None,
+        initrd_keys: list[str] | None = None,
     ) -> None:
         """Store the prefix of ``tar`` (and the initrd state) for ``key``, with the state at
         each resume point (``points``, by index into ``keys``; without them only the files
-        section's). A scratch tar (one that is not an output) is moved into the cache instead
-        of copied when it can be."""
+        section's; ``initrd_keys``: the same points' :func:`point_keys` with ``initrd_only``,
+        under which the points with the initrd's state are indexed too). A scratch tar (one
+        that is not an output) is moved into the cache instead of copied when it can be."""
         keys = keys or [key]
         last = len(keys) - 1
         points = dict(points or {})
@@ -286,6 +297,9 @@ class BuildCache:
             (tmp / "state.json").write_text(json.dumps(state))
             self._install(key, tmp)
             self._index(key, keys, records)
+            if initrd_keys is not None and len(initrd_keys) == len(keys):
+                with_initrd = [r if r is not None and "initrd" in r else None for r in records]
+                self._index(key, initrd_keys, with_initrd)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
         self.prune()

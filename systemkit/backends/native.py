@@ -158,9 +158,18 @@ class NativeBackend:
         if missing:
             raise UserError(missing)
         cache = BuildCache(store.root / ".build-cache") if self.use_cache else None
-        keys = point_keys(spec, dict(sorted(asm.result.images.items())), request.arch)
+        digests = dict(sorted(asm.result.images.items()))
+        keys = point_keys(spec, digests, request.arch)
         key = keys[-1]
-        entry = cache.lookup_points(keys, initrd=needs_kernel) if cache is not None else None
+        initrd_keys = (
+            point_keys(spec, digests, request.arch, initrd_only=True) if needs_kernel else None
+        )
+        # A tar output, or a format made from the whole filesystem (an ISO holding it,
+        # squashfs, erofs), needs the whole stream; the others only the initrd's part, which
+        # the kernel command line does not change.
+        whole = "tar" in formats or bool(TREE_FORMATS & set(formats))
+        lookup = keys if whole or initrd_keys is None else initrd_keys
+        entry = cache.lookup_points(lookup, initrd=needs_kernel) if cache is not None else None
         points: dict[int, ResumePoint] = {}
         with AtomicOutputs(out_dir) as outs:
             tar_path = (
@@ -176,9 +185,7 @@ class NativeBackend:
                         "cache",
                     )
                 )
-                # Without a tar output or a format made from the whole filesystem (an ISO
-                # holding it, squashfs, erofs) only the rest of the stream is needed (initrd).
-                whole = "tar" in formats or bool(TREE_FORMATS & set(formats))
+                # Without a whole-filesystem output only the rest of the stream is needed.
                 start = entry.offset if whole else 0
                 with tar_path.open("wb") as fh:
                     if start:
@@ -190,7 +197,12 @@ class NativeBackend:
                     writer.bytes_written = start
                     result = asm.write_from(writer, entry.point, entry.bundles, entry.links)
                 files_offset, links = entry.files_offset, list(entry.links)
-                parts = self._resumed_parts(entry, tar_path, start, outs) if needs_kernel else None
+                cmdline = (spec.kernel.cmdline if spec.kernel else None) or ""
+                parts = (
+                    self._resumed_parts(entry, tar_path, start, outs, cmdline)
+                    if needs_kernel
+                    else None
+                )
             else:
                 with tar_path.open("wb") as fh:
                     writer = TarWriter(fh)
@@ -227,6 +239,7 @@ class NativeBackend:
                         "tar" not in formats,
                         points,
                         keys,
+                        initrd_keys,
                     )
                 except OSError as exc:
                     progress(warning(f"could not save the rebuild cache: {exc}", "cache"))
@@ -239,9 +252,11 @@ class NativeBackend:
 
     @staticmethod
     def _resumed_parts(
-        entry: CacheEntry, tar_path: Path, files_at: int, outs: AtomicOutputs
+        entry: CacheEntry, tar_path: Path, files_at: int, outs: AtomicOutputs, cmdline: str
     ) -> InitrdParts:
-        assert entry.checkpoint is not None and entry.cmdline is not None
+        """The kernel formats' parts of a resumed build; ``cmdline`` is this system's (the
+        entry may come from a variant with another one: it is not part of the initrd)."""
+        assert entry.checkpoint is not None
         kernel, gz = outs.scratch("kernel"), outs.scratch("initrd")
         try:  # the kernel is only read from here on: share the cached file's bytes
             kernel.unlink()
@@ -250,9 +265,7 @@ class NativeBackend:
             shutil.copyfile(entry.dir / "kernel", kernel)
         resume_initrd(tar_path, files_at, entry.dir / "initrd.gz", entry.checkpoint, gz)
         ucode = entry.dir / "ucode.cpio"
-        return InitrdParts(
-            kernel, gz, ucode if ucode.exists() else None, entry.cmdline, entry.checkpoint
-        )
+        return InitrdParts(kernel, gz, ucode if ucode.exists() else None, cmdline, entry.checkpoint)
 
 
 __all__ = ["NativeBackend", "StoreImages", "image_refs"]

@@ -37,9 +37,9 @@ def _store(root: Path) -> Path:
     return root
 
 
-def variant(i: int, setup: str = "x", name: str = "web") -> Spec:
+def variant(i: int, setup: str = "x", name: str = "web", cmdline: str = "console=ttyS0") -> Spec:
     return Spec(
-        kernel=KernelSpec(image="docker.io/t/kernel:1", cmdline="console=ttyS0", tar="none"),
+        kernel=KernelSpec(image="docker.io/t/kernel:1", cmdline=cmdline, tar="none"),
         init=["docker.io/t/init:1"],
         onboot=[ImageSpec(name="setup", image="docker.io/t/app:1", command=["/bin/app", setup])],
         services=[
@@ -93,6 +93,23 @@ def test_a_variant_resumes_at_the_container_that_differs(
             assert a.read_bytes() == b.read_bytes(), a.name
     # a renamed container changes every container's uid: nothing is reused
     _, log = _build(variant(3, name="www"), store, tmp_path / "renamed", formats)
+    assert "Reusing" not in log
+
+
+def test_another_kernel_command_line_shares_the_initrd_prefix(tmp_path: Path) -> None:
+    """boot/ stays out of the initrd: a variant with another command line reuses the initrd's
+    prefix when no output needs the whole filesystem, and builds in full when one does."""
+    store = _store(tmp_path / "store")
+    only = ("kernel+initrd",)
+    _build(variant(0), store, tmp_path / "v0", ALL)
+    other = variant(1, cmdline="console=ttyS1 region=eu")
+    got, log = _build(other, store, tmp_path / "v1", only)
+    assert "Reusing the unchanged part of an earlier build (up to services[1])" in log
+    expected = _full(other, store, tmp_path / "f1", only)
+    for a, b in zip(got, expected, strict=True):
+        assert a.read_bytes() == b.read_bytes(), a.name
+    assert (tmp_path / "v1" / "system-cmdline").read_text() == "console=ttyS1 region=eu"
+    _, log = _build(variant(2, cmdline="console=ttyS2"), store, tmp_path / "v2", ALL)
     assert "Reusing" not in log
 
 
