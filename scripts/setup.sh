@@ -11,7 +11,7 @@ APT_PACKAGES=(
   docker.io            # Docker Engine: the docker backend and its tests
   docker-registry      # an OCI registry on 127.0.0.1 for the registry tests
   qemu-system-x86      # boots the built systems
-  busybox-static       # the example system's userland
+  busybox-static       # the example system's userland; the systemkit.testing guest agent
   runc                 # the example system's container runtime
   cpio                 # inspecting initrds
   skopeo umoci         # cross-checking OCI layouts in tests
