@@ -236,3 +236,35 @@ def test_images_of_every_variant(
     users = {u.split(":")[0] for r in rows for u in r["usedBy"]}
     assert {"acme-qemu", "globex-metal-arm64"} <= users
     assert not any(r["stored"] for r in rows)
+
+
+def test_explain_merges_the_label_with_the_system(
+    project: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    system = str(project / "system.py")
+    assert _run(capsys, "lock", system, "--cache", str(tmp_path / "c"))[0] == 0
+    monkeypatch.setenv("SYSTEMKIT_CACHE", str(tmp_path / "empty"))  # the lock alone
+    code, out, err = _run(capsys, "explain", system, "svc")
+    assert code == 0, err
+    lines = {line.split()[0]: line for line in out.splitlines()[1:]}
+    assert lines["binds"].endswith(
+        '["/var/log:/var/log"]  (system, replacing the label\'s `/dev:/dev`, '
+        "`/lib/modules:/lib/modules`)"
+    )
+    assert lines["capabilities"].endswith('["CAP_SYS_ADMIN"]  (label)')
+    assert lines["command"].endswith("[]  (default)")
+    code, out, err = _run(capsys, "explain", system, "app", "--json")
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["settings"]["command"] == {"value": ["/bin/app"], "from": "system", "replaces": []}
+    code, out, err = _run(capsys, "explain", system, "svc", "--oci")
+    assert code == 0, err
+    oci = json.loads(out)
+    destinations = [m["destination"] for m in oci["mounts"]]
+    assert "/var/log" in destinations and "/lib/modules" not in destinations
+    assert oci["process"]["capabilities"]["effective"] == ["CAP_SYS_ADMIN"]
+    code, _, err = _run(capsys, "explain", system, "nope")
+    assert code == 1 and "has no container 'nope' (it has: app, svc)" in err
