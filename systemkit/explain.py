@@ -108,3 +108,27 @@ def id_map(spec: st.Spec) -> dict[str, int]:
             out[entry.name] = next_id  # as the build does: a repeated name takes the later id
             next_id += 1
     return out
+
+
+def with_defaults(spec: st.Spec, source: Any) -> tuple[st.Spec, list[str]]:
+    """``spec`` with each container's effective configuration written out (label defaults and
+    image fallbacks made explicit), for reading; and the images that are not known.
+
+    ``source`` is a :class:`systemkit.check.labels.LabelSource` (lock, then store). A container
+    whose image is unknown is left as written.
+    """
+    unknown: list[str] = []
+    changes: dict[str, Any] = {}
+    for section in st.SECTIONS:
+        out = []
+        for c in getattr(spec, section):
+            label, config = source.label(c.image), source.image_config(c.image)
+            if label is None or config is None:
+                unknown.append(c.image)
+                out.append(c)
+                continue
+            data = {s.key: s.value for s in effective(c, label, config)}
+            data.update(name=c.name, image=c.image)
+            out.append(from_data(data, st.ImageSpec))
+        changes[section] = out
+    return attrs.evolve(spec, **changes), list(dict.fromkeys(unknown))

@@ -268,3 +268,23 @@ def test_explain_merges_the_label_with_the_system(
     assert oci["process"]["capabilities"]["effective"] == ["CAP_SYS_ADMIN"]
     code, _, err = _run(capsys, "explain", system, "nope")
     assert code == 1 and "has no container 'nope' (it has: app, svc)" in err
+
+
+def test_lower_show_defaults_writes_the_label_out(
+    project: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    system = str(project / "system.py")
+    monkeypatch.setenv("SYSTEMKIT_CACHE", str(tmp_path / "empty"))
+    code, out, err = _run(capsys, "lower", system, "--show-defaults")
+    assert code == 0 and "is not known" in err  # no lock yet: left as written, and said so
+    assert "capabilities" not in json.loads(out)["services"][0]
+    assert _run(capsys, "lock", system, "--cache", str(tmp_path / "c"))[0] == 0
+    code, out, err = _run(capsys, "lower", system, "--show-defaults")
+    assert code == 0, err
+    svc = json.loads(out)["services"][0]
+    assert svc["capabilities"] == ["CAP_SYS_ADMIN"]  # from the label
+    assert svc["binds"] == ["/var/log:/var/log"]  # the system's, replacing the label's
+    assert svc["command"] == []
