@@ -28,6 +28,7 @@ from systemkit.outputs.formats import InitrdCheckpoint, InitrdParts, copy_range
 from systemkit.outputs.pgzip import GzipState
 from systemkit.spec.codec import canonical_json, to_data
 from systemkit.spec.types import Spec
+from systemkit.version import __version__
 
 VERSION = 5
 KEEP = 2
@@ -37,8 +38,6 @@ STALE_NEW = 3600.0
 def spec_key(spec: Spec, images: dict[str, str], arch: str | None) -> str:
     """The cache key of everything a build writes before the files section."""
     data = to_data(attrs.evolve(spec, files=[]))
-    from systemkit import __version__
-
     payload = {
         "v": VERSION,
         "systemkit": __version__,
