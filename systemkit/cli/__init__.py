@@ -31,6 +31,7 @@ COMMANDS = (
     "ls",
     "images",
     "lock",
+    "explain",
 )
 """Subcommand modules, in the order ``--help`` lists them."""
 
