@@ -30,6 +30,7 @@ COMMANDS = (
     "ls",
     "images",
     "lock",
+    "explain",
 )
 """Subcommand modules, in the order ``--help`` lists them."""
 
