@@ -6,9 +6,12 @@ measures, each in a fresh child process:
 * the ``tar`` build and the ``kernel+initrd`` build: wall time, MB/s of image content, peak RSS;
 * ``tar -cf - DIR | gzip -6`` of the same content laid out in a directory, in the same run, as
   the yardstick (ratio = our time / its time);
-* a rebuild after changing one ``files`` source, as a fraction of the full build.
+* a rebuild after changing one ``files`` source, as a fraction of the full build;
+* each disk-image format (iso-efi, raw-bios, squashfs, uki, ...) built alone from an empty
+  rebuild cache, as a ratio to the ``kernel+initrd`` build of the same system in the same run
+  (skip with ``--no-disk``; ``--disk-formats`` picks some).
 
-Usage: python benchmarks/build.py [--workdir DIR] [--mb 320] [--keep]
+Usage: python benchmarks/build.py [--workdir DIR] [--mb 320] [--keep] [--no-disk]
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ sys.path.insert(0, str(REPO))
 from systemkit.images import mediatypes as mt  # noqa: E402
 from systemkit.images import synth  # noqa: E402
 from systemkit.images.store import ImageStore  # noqa: E402
+from systemkit.outputs.diskimages import DISK_FORMATS  # noqa: E402
 from systemkit.spec.codec import spec_bytes  # noqa: E402
 from systemkit.spec.types import FileSpec, ImageSpec, KernelSpec, Spec  # noqa: E402
 
@@ -139,6 +143,14 @@ def main() -> int:
     parser.add_argument("--workdir", type=Path, default=None)
     parser.add_argument("--mb", type=int, default=320, help="image content to generate (MB)")
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
+    parser.add_argument(
+        "--no-disk", action="store_true", help="skip the disk-image formats (iso, raw, ...)"
+    )
+    parser.add_argument(
+        "--disk-formats",
+        default=",".join(DISK_FORMATS),
+        help="comma-separated disk-image formats to time (default: all)",
+    )
     opts = parser.parse_args()
     work = opts.workdir or Path(tempfile.mkdtemp(prefix="sk-bench-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -197,6 +209,17 @@ def main() -> int:
             spec_path.write_bytes(spec_bytes(spec_for(source.read_bytes())))
             results[f"rebuild {label}"] = run_build(spec_path, base, store_dir, out, formats)
 
+        disk: dict[str, float] = {}
+        if not opts.no_disk:
+            # each format alone from an empty rebuild cache, against kernel+initrd likewise
+            for fmt in ["kernel+initrd", *opts.disk_formats.split(",")]:
+                shutil.rmtree(store_dir / ".build-cache", ignore_errors=True)
+                out = work / f"out-disk-{fmt}"
+                out.mkdir(exist_ok=True)
+                print(f"  building {fmt} ...", flush=True)
+                disk[fmt] = run_build(spec_path, base, store_dir, out, [fmt])["seconds"]
+                shutil.rmtree(out, ignore_errors=True)
+
         t0 = time.monotonic()
         subprocess.run(
             f"tar -C {mirror} -cf - . | gzip -6 > {work / 'plain.tar.gz'}", shell=True, check=True
@@ -226,6 +249,12 @@ def main() -> int:
             f"rebuild after one file change / full build: kernel+initrd {ki:.2f}, tar {tr:.2f}, "
             f"tar and kernel+initrd in one build {bo:.2f}   (target < 0.20)"
         )
+        if disk:
+            base_s = disk["kernel+initrd"]
+            print(f"\ndisk-image formats, each a full build, vs kernel+initrd ({base_s:.2f} s):")
+            for fmt, seconds in disk.items():
+                if fmt != "kernel+initrd":
+                    print(f"  {fmt:16s} {seconds:7.2f} s  ratio {seconds / base_s:5.2f}")
     finally:
         if not opts.keep and opts.workdir is None:
             shutil.rmtree(work, ignore_errors=True)

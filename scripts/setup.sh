@@ -11,12 +11,20 @@ APT_PACKAGES=(
   docker.io            # Docker Engine: the docker backend and its tests
   docker-registry      # an OCI registry on 127.0.0.1 for the registry tests
   qemu-system-x86      # boots the built systems
-  busybox-static       # the example system's userland
+  busybox-static       # the example system's userland; the systemkit.testing guest agent
   runc                 # the example system's container runtime
   cpio                 # inspecting initrds
   skopeo umoci         # cross-checking OCI layouts in tests
   iproute2 procps      # dockerd / registry management from the test setup
   openssh-server       # a real sshd on 127.0.0.1 for the docker backend's ssh:// test
+  # the disk-image formats (systemkit/outputs/hosttools.py names which format needs what)
+  xorriso mtools dosfstools fakeroot     # ISOs, FAT file systems, unpacking as a normal user
+  grub-efi-amd64-bin grub-common         # GRUB for UEFI (iso-efi, iso-efi-initrd, qcow2-efi)
+  syslinux syslinux-common isolinux      # BIOS boot (raw-bios, iso-bios)
+  systemd-boot-efi binutils              # systemd-boot and the UKI stub, objcopy (uki, raw-efi)
+  gdisk fdisk qemu-utils                 # GPT / MBR partition tables, qcow2
+  squashfs-tools erofs-utils             # squashfs, erofs
+  ovmf                                   # UEFI firmware: booting the EFI formats under qemu
 )
 
 missing=()

@@ -100,8 +100,25 @@ class DepthLimitedComposer(yaml.composer.Composer):
             self._depth -= 1
 
 
-class SafeLoader(DepthLimitedComposer, yaml.SafeLoader):
-    """``yaml.SafeLoader`` with the depth limit."""
+class DepthLimitedScanner(yaml.scanner.Scanner):
+    """A YAML scanner that stops at :data:`MAX_YAML_DEPTH` nested flow collections
+    (``[[[...``). PyYAML's scanner looks ahead over every open ``[``/``{`` that could start a
+    key, at a cost that grows with the square of the nesting (up to its 1024-character key
+    limit): stopping here keeps a deep flow document as cheap to refuse as a shallow one."""
+
+    def fetch_flow_collection_start(self, TokenClass: Any) -> None:
+        if self.flow_level >= MAX_YAML_DEPTH:
+            raise yaml.scanner.ScannerError(
+                None,
+                None,
+                f"collections nested deeper than {MAX_YAML_DEPTH} levels (the limit)",
+                self.get_mark(),  # type: ignore[attr-defined]
+            )
+        super().fetch_flow_collection_start(TokenClass)
+
+
+class SafeLoader(DepthLimitedScanner, DepthLimitedComposer, yaml.SafeLoader):
+    """``yaml.SafeLoader`` with the depth limits."""
 
 
 def safe_load_yaml(text: str) -> Any:

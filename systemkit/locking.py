@@ -9,7 +9,6 @@ manifest for the platform built for); each names the reference at the user's lin
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import attrs
@@ -20,23 +19,10 @@ from systemkit.images.lock import LOCK_FILE, Lock
 from systemkit.images.ref import ImageRef
 from systemkit.spec import types as st
 from systemkit.spec.lowered import Lowered
+from systemkit.spec.walk import image_paths
 
 NOT_LOCKED = codes.NOT_LOCKED.code
 LOCK_DISAGREES = codes.LOCK_DISAGREES.code
-
-
-def image_paths(spec: st.Spec) -> Iterator[tuple[str, str]]:
-    """``(spec path, reference)`` of every image reference in ``spec``, in build order."""
-    if spec.kernel is not None and spec.kernel.image:
-        yield "$.kernel.image", spec.kernel.image
-    for i, ref in enumerate(spec.init):
-        yield f"$.init[{i}]", ref
-    for i, vol in enumerate(spec.volumes):
-        if vol.image:
-            yield f"$.volumes[{i}].image", vol.image
-    for section in st.SECTIONS:
-        for i, c in enumerate(getattr(spec, section)):
-            yield f"$.{section}[{i}].image", c.image
 
 
 def _replace(spec: st.Spec, path: str, ref: str) -> st.Spec:

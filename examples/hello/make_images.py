@@ -6,7 +6,8 @@ Writes three OCI archives (a tar of an OCI image layout holding one image each) 
 
 * ``kernel.oci.tar``  -> ``systemkit.local/hello/kernel:6.1``: ``/kernel`` is the vmlinuz of
   Debian's ``linux-image-<abi>-cloud-amd64``; ``/kernel.tar`` holds only the modules the system
-  needs (overlay and what it depends on) with a ``modules.dep`` that busybox modprobe reads.
+  needs (``DEFAULT_MODULES`` and what they depend on) with a ``modules.dep`` that busybox
+  modprobe reads.
 * ``init.oci.tar``    -> ``systemkit.local/hello/init:1``: busybox-static with its applet links,
   runc with the shared libraries it links, and the small ``/init`` of ``init/init.sh``.
 * ``busybox.oci.tar`` -> ``systemkit.local/hello/busybox:1``: busybox-static with applet links,
@@ -41,8 +42,19 @@ KERNEL_TAG = "6.1"
 """The kernel image's tag: Debian 12's kernel series (the ABI version is in a label)."""
 MTIME = 0
 """Every member of every tar written here gets this mtime."""
-DEFAULT_MODULES = ("overlay",)
-"""Kernel modules the hello system needs; their dependencies are added."""
+DEFAULT_MODULES = (
+    "overlay",
+    "isofs",
+    "sr_mod",
+    "ata_piix",
+    "squashfs",
+    "erofs",
+    "virtio_blk",
+    "virtio_pci",
+)
+"""Kernel modules the hello system needs (overlay for its containers; the rest let the boot
+initrd of the iso, squashfs and erofs formats reach their root); their dependencies are
+added."""
 
 MEDIA_INDEX = "application/vnd.oci.image.index.v1+json"
 MEDIA_MANIFEST = "application/vnd.oci.image.manifest.v1+json"

@@ -56,6 +56,7 @@ from systemkit.diagnostics import Diagnostic, Severity, SystemkitError
 from systemkit.progress import Progress, silent, step, warning
 from systemkit.spec.codec import SpecError, from_data, to_data
 from systemkit.spec.types import ImageConfig, ImageSpec, Spec
+from systemkit.spec.walk import first_uses
 
 APK_DB = "lib/apk/db/installed"
 _VOLUME_NAME = re.compile(r"[a-z0-9_-]*")
@@ -182,21 +183,7 @@ class Assembler:
         self.result = AssembleResult()
         self.guard = Guard(warn=self._warn)
         self._resolved: dict[str, ResolvedLike] = {}
-        self._first_use: dict[str, str] = {}
-        if spec.kernel is not None and spec.kernel.image:
-            self._first_use.setdefault(spec.kernel.image, "$.kernel.image")
-        for i, ref in enumerate(spec.init):
-            self._first_use.setdefault(ref, f"$.init[{i}]")
-        for i, vol in enumerate(spec.volumes):
-            if vol.image:
-                self._first_use.setdefault(vol.image, f"$.volumes[{i}].image")
-        for key, entries in (
-            ("onboot", spec.onboot),
-            ("onshutdown", spec.onshutdown),
-            ("services", spec.services),
-        ):
-            for i, entry in enumerate(entries):
-                self._first_use.setdefault(entry.image, f"$.{key}[{i}].image")
+        self._first_use = first_uses(spec)
         self.id_map: dict[str, int] = {}
         next_id = 100
         for section in (spec.onboot, spec.onshutdown, spec.services):

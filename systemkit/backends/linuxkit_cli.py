@@ -41,6 +41,7 @@ from systemkit.linuxkit.emit import emit_yaml
 from systemkit.outputs.atomic import AtomicOutputs
 from systemkit.progress import Progress, ProgressEvent, silent, step
 from systemkit.spec.types import SECTIONS, Spec
+from systemkit.spec.walk import image_paths
 
 __all__ = [
     "BINARY_ENV",
@@ -162,16 +163,8 @@ def _needles(spec: Spec) -> list[tuple[str, str]]:
             return
         found.append((parsed.familiar, path))
 
-    if spec.kernel is not None and spec.kernel.image:
-        image(spec.kernel.image, "$.kernel.image")
-    for i, ref in enumerate(spec.init):
-        image(ref, f"$.init[{i}]")
-    for section in SECTIONS:
-        for i, entry in enumerate(getattr(spec, section)):
-            image(entry.image, f"$.{section}[{i}].image")
-    for i, vol in enumerate(spec.volumes):
-        if vol.image:
-            image(vol.image, f"$.volumes[{i}].image")
+    for path, ref in image_paths(spec):
+        image(ref, path)
     for i, f in enumerate(spec.files):
         if f.source:
             found.append((f.source, f"$.files[{i}].source"))

@@ -17,9 +17,12 @@ from systemkit.diagnostics import Diagnostic, SystemkitError, UserError
 from systemkit.images import mediatypes as mt
 from systemkit.images.store import ImageStore
 from systemkit.outputs import FORMATS, NEEDS_KERNEL, AtomicOutputs, write_formats
+from systemkit.outputs.diskimages import TREE_FORMATS
 from systemkit.outputs.formats import InitrdParts, copy_range, resume_initrd
+from systemkit.outputs.hosttools import require_for
 from systemkit.progress import Progress, ProgressEvent, silent, step, warning
-from systemkit.spec.types import Spec
+from systemkit.spec.codec import spec_digest
+from systemkit.spec.walk import image_refs
 
 
 class StoreImages:
@@ -87,20 +90,9 @@ class StoreImages:
         return self.store.read_json(digest)
 
 
-def image_refs(spec: Spec) -> list[str]:
-    """Every image the spec builds from, in stream order, without repeats."""
-    refs: list[str] = []
-    if spec.kernel is not None and spec.kernel.image:
-        refs.append(spec.kernel.image)
-    refs.extend(spec.init)
-    refs.extend(v.image for v in spec.volumes if v.image)
-    for section in (spec.onboot, spec.onshutdown, spec.services):
-        refs.extend(e.image for e in section)
-    return list(dict.fromkeys(refs))
-
-
 class NativeBackend:
-    """Builds ``tar``, ``kernel+initrd`` and ``tar-kernel-initrd`` from the image store.
+    """Builds ``tar``, ``kernel+initrd``, ``tar-kernel-initrd`` and the disk-image formats
+    (:mod:`systemkit.outputs.diskimages`) from the image store.
 
     A rebuild that changes only the ``files`` section reuses the previous build's prefix
     (see :mod:`systemkit.backends.buildcache`); the bytes are the same as a full build's.
@@ -141,6 +133,7 @@ class NativeBackend:
                 f"format {sorted(NEEDS_KERNEL & set(formats))[0]!r} needs a kernel, and the "
                 "system has none"
             )
+        require_for(formats)
         out_dir = Path(request.out_dir)
         if not out_dir.is_dir():
             raise SystemkitError(f"output directory {str(out_dir)!r} does not exist")
@@ -174,8 +167,10 @@ class NativeBackend:
             )
             if entry is not None:
                 progress(step("Reusing the unchanged part of the previous build", "cache"))
-                # Without a tar output only the files section is needed (for the initrd).
-                start = entry.files_offset if "tar" in formats else 0
+                # Without a tar output or a format made from the whole filesystem (an ISO
+                # holding it, squashfs, erofs) only the files section is needed (initrd).
+                whole = "tar" in formats or bool(TREE_FORMATS & set(formats))
+                start = entry.files_offset if whole else 0
                 with tar_path.open("wb") as fh:
                     if start:
                         # copy_file_range: in the kernel, and extent-sharing on reflink
@@ -196,7 +191,15 @@ class NativeBackend:
             save = cache is not None and (
                 entry is None or (needs_kernel and entry.checkpoint is None)
             )
-            parts = write_formats(tar_path, formats, outs, request.name, parts)
+            parts = write_formats(
+                tar_path,
+                formats,
+                outs,
+                request.name,
+                parts,
+                seed=spec_digest(spec),
+                progress=progress,
+            )
             if cache is not None and save:
                 try:
                     cache.save(key, tar_path, files_offset, links, parts, "tar" not in formats)

@@ -7,6 +7,7 @@ import re
 
 from systemkit.check.context import Context
 from systemkit.images.ref import ImageRef, InvalidReference
+from systemkit.spec.walk import image_paths
 
 NON_BOOTABLE_FORMATS = frozenset(("tar", "docker"))
 """Output formats that need no kernel."""
@@ -44,14 +45,7 @@ def _unpinned(ref: str) -> bool:
 
 
 def check_pinning(ctx: Context) -> None:
-    refs: list[tuple[str, str]] = []
-    spec = ctx.spec
-    if spec.kernel is not None and spec.kernel.image:
-        refs.append(("$.kernel.image", spec.kernel.image))
-    refs += [(f"$.init[{i}]", r) for i, r in enumerate(spec.init)]
-    refs += [(f"{e.path}.image", e.spec.image) for e in ctx.containers()]
-    refs += [(f"$.volumes[{i}].image", v.image) for i, v in enumerate(spec.volumes) if v.image]
-    for path, ref in refs:
+    for path, ref in image_paths(ctx.spec):
         if _unpinned(ref):
             ctx.report(
                 "SK280",

@@ -14,7 +14,7 @@ from systemkit.cli.locking import add_lock_arguments, with_lock
 from systemkit.diagnostics import Severity, UserError
 
 NAME = "build"
-HELP = "build a system into artifacts (tar, kernel+initrd, tar-kernel-initrd)"
+HELP = "build a system into artifacts (tar, kernel+initrd, iso, raw, qcow2, uki, ...)"
 DESCRIPTION = """\
 Build a system (a system.py, or LinuxKit YAML files merged in order) with a backend.
 The native backend assembles exactly the filesystem `linuxkit build` makes, from the image
@@ -24,6 +24,8 @@ Outputs appear atomically in --dir: on an error or Ctrl-C nothing is left behind
 
 formats (native and docker backends):
 {formats}
+The disk-image formats (iso-*, raw-*, qcow2-efi, squashfs, erofs, uki) use Debian host tools
+(scripts/setup.sh installs them) and are byte-reproducible; see docs/formats.md.
 The linuxkit backend passes any format `linuxkit build` knows (iso-efi, raw-bios, ...).
 
 backends installed: {backends}. native (default; daemonless), docker (images through the

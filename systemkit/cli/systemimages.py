@@ -9,8 +9,8 @@ import attrs
 
 from systemkit.cli.common import load_many
 from systemkit.cli.locking import with_lock
-from systemkit.locking import image_paths
 from systemkit.spec.lowered import Lowered
+from systemkit.spec.walk import image_paths
 
 
 @attrs.frozen

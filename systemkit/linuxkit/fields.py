@@ -2,9 +2,10 @@
 
 Every spec field carries its LinuxKit key in ``field.metadata["key"]``; this module turns the
 declarations into what the parser and the emitter walk: the YAML fields of a class, in emit
-order, with their kinds. It also holds the few tables that are *about* LinuxKit rather than
-about the spec: fields that exist only in systemkit, fields that hold image references, and the
-camelCase fields LinuxKit silently drops (reference §1.5).
+order, with their kinds, and the sets the readers use (fields that exist only in systemkit,
+fields that hold image references or modes, the OCI structs whose camelCase keys LinuxKit drops),
+all derived from the ``lk()`` declarations and ``@oci_struct`` marks of
+:mod:`systemkit.spec.types`: nothing about a field is written here.
 """
 
 from __future__ import annotations
@@ -28,48 +29,45 @@ class YamlField:
     required: bool
 
 
-SYSTEMKIT_ONLY: frozenset[tuple[type[Any], str]] = frozenset(
-    {(st.Spec, "api_version"), (st.FileSpec, "source_digest")}
-)
-"""Spec fields that are not LinuxKit keys: never read from, nor written to, YAML."""
+def _marked(flag: str) -> frozenset[tuple[type[Any], str]]:
+    """Every (spec class, field name) whose ``lk()`` declaration sets ``flag``."""
+    from systemkit.spec.codec import SPEC_CLASSES
 
-IMAGE_REF_FIELDS: frozenset[tuple[type[Any], str]] = frozenset(
-    {(st.ImageSpec, "image"), (st.KernelSpec, "image"), (st.VolumeSpec, "image"), (st.Spec, "init")}
-)
-"""Fields holding image references (for ``init``: each item), normalised while parsing."""
+    return frozenset(
+        (cls, f.name) for cls in SPEC_CLASSES for f in attrs.fields(cls) if f.metadata.get(flag)
+    )
 
-MODE_FIELDS: frozenset[tuple[type[Any], str]] = frozenset(
-    {(st.FileSpec, "mode"), (st.DeviceSpec, "mode")}
-)
-"""Fields holding an octal mode string, canonicalised to ``%04o`` while parsing."""
+
+def _unmarked(flag: str) -> frozenset[tuple[type[Any], str]]:
+    from systemkit.spec.codec import SPEC_CLASSES
+
+    return frozenset(
+        (cls, f.name)
+        for cls in SPEC_CLASSES
+        for f in attrs.fields(cls)
+        if not f.metadata.get(flag, True)
+    )
+
+
+SYSTEMKIT_ONLY: frozenset[tuple[type[Any], str]] = _unmarked("linuxkit")
+"""Spec fields that are not LinuxKit keys (``lk(..., linuxkit=False)``): never read from, nor
+written to, YAML."""
+
+IMAGE_REF_FIELDS: frozenset[tuple[type[Any], str]] = _marked("image_ref")
+"""Fields holding image references (``lk(..., image_ref=True)``; for ``init``: each item),
+normalised while parsing."""
+
+MODE_FIELDS: frozenset[tuple[type[Any], str]] = _marked("mode")
+"""Fields holding an octal mode string (``lk(..., mode=True)``), canonicalised to ``%04o``
+while parsing."""
 
 OCI_STRUCTS: frozenset[type[Any]] = frozenset(
-    {
-        st.IDMapping,
-        st.MountSpec,
-        st.DeviceCgroup,
-        st.Memory,
-        st.CPU,
-        st.Pids,
-        st.WeightDevice,
-        st.ThrottleDevice,
-        st.BlockIO,
-        st.HugepageLimit,
-        st.InterfacePriority,
-        st.Network,
-        st.Resources,
-    }
+    cls for cls in vars(st).values() if isinstance(cls, type) and getattr(cls, st.OCI_STRUCT, False)
 )
-"""Spec classes that are OCI runtime-spec structs inside LinuxKit (no ``yaml`` tags there).
+"""Spec classes declared ``@oci_struct``: OCI runtime-spec structs inside LinuxKit, whose
+camelCase keys LinuxKit drops (see :func:`systemkit.spec.types.oci_struct`)."""
 
-LinuxKit decodes them with yaml.v3's default field names (the Go name lower-cased), so a
-camelCase key the schema allows (``disableOOMKiller``) never reaches the struct: it is dropped.
-"""
-
-
-def dropped_by_linuxkit(cls: type[Any], key: str) -> bool:
-    """True for a key LinuxKit accepts but silently drops while decoding (reference §1.5)."""
-    return cls in OCI_STRUCTS and key != key.lower()
+dropped_by_linuxkit = st.dropped_by_linuxkit
 
 
 def _unwrap_optional(hint: Any) -> Any:

@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from systemkit.limits import DepthLimitedComposer
+from systemkit.limits import DepthLimitedComposer, DepthLimitedScanner
 
 PLAIN_TAG = "tag:systemkit.dev,2026:plain"
 """The tag given to plain (unquoted, untagged) scalars, resolved later by :func:`resolve_plain`."""
@@ -50,7 +50,7 @@ _GO_INT = re.compile(r"^[-+]?(?:0[xX][0-9a-fA-F]+|0[oO][0-7]+|0[bB][01]+|0[0-7]*
 _YAML_FLOAT = re.compile(r"^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$")
 
 
-class Loader(DepthLimitedComposer, yaml.SafeLoader):
+class Loader(DepthLimitedScanner, DepthLimitedComposer, yaml.SafeLoader):
     """A composer-only loader that leaves plain scalars unresolved (tag :data:`PLAIN_TAG`) and
     stops at :data:`systemkit.limits.MAX_YAML_DEPTH` levels."""
 

@@ -27,14 +27,17 @@ from systemkit.assemble.tarstream import (
 from systemkit.diagnostics import SystemkitError
 from systemkit.outputs.atomic import AtomicOutputs
 from systemkit.outputs.cpio import NewcWriter
+from systemkit.outputs.diskimages import DISK_FORMATS, write_disk_formats
 from systemkit.outputs.pgzip import GzipState, ParallelGzipWriter
+from systemkit.progress import Progress
 
 FORMATS: dict[str, str] = {
     "tar": "NAME.tar: the filesystem tar",
     "kernel+initrd": "NAME-kernel, NAME-initrd.img and NAME-cmdline (when not empty)",
     "tar-kernel-initrd": "NAME-initrd.tar holding kernel, initrd.img, cmdline, ucode.cpio",
+    **DISK_FORMATS,
 }
-NEEDS_KERNEL = frozenset({"kernel+initrd", "tar-kernel-initrd"})
+NEEDS_KERNEL = frozenset({"kernel+initrd", "tar-kernel-initrd", *DISK_FORMATS})
 GZIP_LEVEL = 6
 FILES_SOURCE = "linuxkit.files"
 
@@ -192,10 +195,13 @@ def write_formats(
     outs: AtomicOutputs,
     name: str,
     parts: InitrdParts | None = None,
+    seed: str = "",
+    progress: Progress | None = None,
 ) -> InitrdParts | None:
     """Derive every non-tar format from ``tar_path`` (or from ``parts`` when given); files go
     through ``outs``. Returns the initrd parts used, if any format needed them; their files
-    stay readable until ``outs`` commits."""
+    stay readable until ``outs`` commits. ``seed`` (the spec digest) determines the ids in
+    the disk images."""
     formats = list(formats)
     unknown = [f for f in formats if f not in FORMATS]
     if unknown:
@@ -236,6 +242,17 @@ def write_formats(
                                 TarHeader(member, REG, 0o644, size=size, mtime=DEFAULT_MTIME), cf
                             )
                 tw.close()
+    write_disk_formats(
+        tar_path,
+        formats,
+        outs,
+        name,
+        parts.kernel,
+        [p for p in (parts.ucode, parts.gz) if p],
+        parts.cmdline,
+        seed,
+        progress,
+    )
     return parts
 
 

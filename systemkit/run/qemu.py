@@ -72,8 +72,8 @@ class RunResult:
 
 
 def qemu_command(
-    kernel: Path,
-    initrd: Path,
+    kernel: Path | None,
+    initrd: Path | None,
     cmdline: str,
     *,
     memory: str = "512M",
@@ -82,7 +82,11 @@ def qemu_command(
     extra_args: Sequence[str] = (),
     qemu: str = QEMU,
 ) -> list[str]:
-    """The qemu command line :func:`run_qemu` uses."""
+    """The qemu command line :func:`run_qemu` uses. Without ``kernel`` the firmware boots
+    from the disks of ``extra_args`` (see :mod:`systemkit.run.detect`)."""
+    boot = [] if kernel is None else ["-kernel", str(kernel), "-append", cmdline]
+    if kernel is not None and initrd is not None:
+        boot[2:2] = ["-initrd", str(initrd)]
     return [
         qemu,
         "-accel",
@@ -91,12 +95,7 @@ def qemu_command(
         memory,
         "-smp",
         str(cpus),
-        "-kernel",
-        str(kernel),
-        "-initrd",
-        str(initrd),
-        "-append",
-        cmdline,
+        *boot,
         "-display",
         "none",
         "-serial",
@@ -118,8 +117,8 @@ class QemuSession:
 
     def __init__(
         self,
-        kernel: Path,
-        initrd: Path,
+        kernel: Path | None,
+        initrd: Path | None,
         cmdline: str,
         *,
         memory: str = "512M",
@@ -130,13 +129,13 @@ class QemuSession:
         qemu: str = QEMU,
     ) -> None:
         for what, path in (("kernel", kernel), ("initrd", initrd)):
-            if not Path(path).is_file():
+            if path is not None and not Path(path).is_file():
                 raise QemuError(f"{what} {path} does not exist")
         if shutil.which(qemu) is None:
             raise QemuError(f"{qemu} is not installed (Debian package qemu-system-x86)")
         self.command = qemu_command(
-            Path(kernel),
-            Path(initrd),
+            None if kernel is None else Path(kernel),
+            None if initrd is None else Path(initrd),
             cmdline,
             memory=memory,
             cpus=cpus,
@@ -301,8 +300,8 @@ class QemuSession:
 
 
 def run_qemu(
-    kernel: Path,
-    initrd: Path,
+    kernel: Path | None,
+    initrd: Path | None,
     cmdline: str,
     *,
     memory: str = "512M",

@@ -14,9 +14,11 @@ are all derived from it.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
+
+T = TypeVar("T")
 
 API_VERSION = "systemkit.dev/v1alpha1"
 """The ``apiVersion`` written into every spec document."""
@@ -25,9 +27,23 @@ IdRef = int | str
 """A uid/gid: a number, or the name of a container in the same system (``root``/``""`` = 0)."""
 
 
-def lk(key: str, doc: str, default: Any = None, factory: Any = None, required: bool = False) -> Any:
-    """Declare a spec field: its LinuxKit key, its documentation, its default."""
-    meta = {"key": key, "doc": doc}
+def lk(
+    key: str,
+    doc: str,
+    default: Any = None,
+    factory: Any = None,
+    required: bool = False,
+    *,
+    linuxkit: bool = True,
+    image_ref: bool = False,
+    mode: bool = False,
+) -> Any:
+    """Declare a spec field, with every fact about it: its LinuxKit key, its documentation,
+    its default; ``linuxkit=False`` for a field that exists only in systemkit (never read from
+    or written to YAML); ``image_ref`` for a field holding image references (for a list: each
+    item), normalised while parsing; ``mode`` for an octal mode string (canonicalised to
+    ``%04o`` while parsing). The readers (:mod:`systemkit.linuxkit.fields`) derive from these."""
+    meta = {"key": key, "doc": doc, "linuxkit": linuxkit, "image_ref": image_ref, "mode": mode}
     if required:
         return attrs.field(metadata=meta, kw_only=True)
     if factory is not None:
@@ -35,11 +51,32 @@ def lk(key: str, doc: str, default: Any = None, factory: Any = None, required: b
     return attrs.field(default=default, metadata=meta, kw_only=True)
 
 
+OCI_STRUCT = "__linuxkit_oci_struct__"
+"""Class attribute set by :func:`oci_struct`."""
+
+
+def oci_struct(cls: type[T]) -> type[T]:
+    """Mark a spec class as an OCI runtime-spec struct inside LinuxKit (no ``yaml`` tags there).
+
+    LinuxKit decodes such structs with yaml.v3's default field names (the Go name lower-cased),
+    so a camelCase key the schema allows (``disableOOMKiller``) never reaches the struct: it is
+    dropped (reference §1.5). :func:`dropped_by_linuxkit` derives from this mark.
+    """
+    setattr(cls, OCI_STRUCT, True)
+    return cls
+
+
+def dropped_by_linuxkit(cls: type[Any], key: str) -> bool:
+    """True for a key LinuxKit accepts but silently drops while decoding (reference §1.5)."""
+    return bool(getattr(cls, OCI_STRUCT, False)) and key != key.lower()
+
+
 def key_of(field: attrs.Attribute[Any]) -> str:
     """The LinuxKit key of a spec field."""
     return str(field.metadata.get("key", field.name))
 
 
+@oci_struct
 @attrs.frozen
 class IDMapping:
     """A user-namespace id mapping (OCI ``LinuxIDMapping``)."""
@@ -49,6 +86,7 @@ class IDMapping:
     size: int | None = lk("size", "number of ids mapped")
 
 
+@oci_struct
 @attrs.frozen
 class MountSpec:
     """An OCI mount (``mounts`` of a container or of ``runtime``)."""
@@ -69,9 +107,10 @@ class DeviceSpec:
     type: str | None = lk("type", "`c` (char), `b` (block), `p` (fifo) or `u`")
     major: int | None = lk("major", "major number")
     minor: int | None = lk("minor", "minor number")
-    mode: str | None = lk("mode", "file mode, an octal string such as `0666`")
+    mode: str | None = lk("mode", "file mode, an octal string such as `0666`", mode=True)
 
 
+@oci_struct
 @attrs.frozen
 class DeviceCgroup:
     """A device cgroup rule (``resources.devices``)."""
@@ -83,6 +122,7 @@ class DeviceCgroup:
     access: str | None = lk("access", "any of `r`, `w`, `m`")
 
 
+@oci_struct
 @attrs.frozen
 class Memory:
     """Memory limits (``resources.memory``)."""
@@ -96,6 +136,7 @@ class Memory:
     disable_oom_killer: bool | None = lk("disableOOMKiller", "disable the OOM killer")
 
 
+@oci_struct
 @attrs.frozen
 class CPU:
     """CPU limits (``resources.cpu``)."""
@@ -109,6 +150,7 @@ class CPU:
     mems: str | None = lk("mems", "memory nodes allowed, e.g. `0`")
 
 
+@oci_struct
 @attrs.frozen
 class Pids:
     """Process-count limit (``resources.pids``)."""
@@ -116,6 +158,7 @@ class Pids:
     limit: int | None = lk("limit", "maximum number of processes")
 
 
+@oci_struct
 @attrs.frozen
 class WeightDevice:
     """A per-device block IO weight."""
@@ -126,6 +169,7 @@ class WeightDevice:
     leaf_weight: int | None = lk("leafWeight", "leaf weight")
 
 
+@oci_struct
 @attrs.frozen
 class ThrottleDevice:
     """A per-device block IO rate limit."""
@@ -135,6 +179,7 @@ class ThrottleDevice:
     rate: int | None = lk("rate", "bytes or operations per second")
 
 
+@oci_struct
 @attrs.frozen
 class BlockIO:
     """Block IO limits (``resources.blockio``)."""
@@ -156,6 +201,7 @@ class BlockIO:
     )
 
 
+@oci_struct
 @attrs.frozen
 class HugepageLimit:
     """A hugepage limit."""
@@ -164,6 +210,7 @@ class HugepageLimit:
     limit: int | None = lk("limit", "limit in bytes")
 
 
+@oci_struct
 @attrs.frozen
 class InterfacePriority:
     """A network interface priority."""
@@ -172,6 +219,7 @@ class InterfacePriority:
     priority: int | None = lk("priority", "priority")
 
 
+@oci_struct
 @attrs.frozen
 class Network:
     """Network class and priorities (``resources.network``)."""
@@ -180,6 +228,7 @@ class Network:
     priorities: list[InterfacePriority] | None = lk("priorities", "interface priorities")
 
 
+@oci_struct
 @attrs.frozen
 class Resources:
     """OCI ``LinuxResources`` (``resources`` of a container)."""
@@ -275,14 +324,14 @@ class ImageSpec(ImageConfig):
     """A container: an entry of ``onboot``, ``onshutdown`` or ``services``."""
 
     name: str = lk("name", "container name (a directory name in the image)", required=True)
-    image: str = lk("image", "image reference, normalised", required=True)
+    image: str = lk("image", "image reference, normalised", required=True, image_ref=True)
 
 
 @attrs.frozen
 class KernelSpec:
     """The ``kernel`` section."""
 
-    image: str | None = lk("image", "image holding the kernel, normalised")
+    image: str | None = lk("image", "image holding the kernel, normalised", image_ref=True)
     cmdline: str | None = lk("cmdline", "kernel command line")
     binary: str | None = lk("binary", "kernel file name in the image (default `kernel`)")
     tar: str | None = lk("tar", "modules tarball in the image (default `kernel.tar`; `none`)")
@@ -299,11 +348,13 @@ class FileSpec:
     contents: str | None = lk("contents", "inline contents")
     source: str | None = lk("source", "host file, relative to the system file's directory")
     source_digest: str | None = lk(
-        "sourceDigest", "sha256 of the source's content (systemkit); absent: optional, missing"
+        "sourceDigest",
+        "sha256 of the source's content (systemkit); absent: optional, missing",
+        linuxkit=False,
     )
     metadata: str | None = lk("metadata", "`yaml` or `json`: the system's own config")
     optional: bool | None = lk("optional", "skip a `source` that cannot be read")
-    mode: str | None = lk("mode", "octal mode string (default 0600 files, 0700 dirs)")
+    mode: str | None = lk("mode", "octal mode string (default 0600 files, 0700 dirs)", mode=True)
     uid: IdRef | None = lk("uid", "owner: a number or a container name")
     gid: IdRef | None = lk("gid", "group: a number or a container name")
 
@@ -313,7 +364,9 @@ class VolumeSpec:
     """An entry of ``volumes``."""
 
     name: str = lk("name", "volume name (`^[a-z0-9_-]*$`)", required=True)
-    image: str | None = lk("image", "image whose content fills the volume, normalised")
+    image: str | None = lk(
+        "image", "image whose content fills the volume, normalised", image_ref=True
+    )
     readonly: bool | None = lk("readonly", "read-only volume")
     format: str | None = lk("format", "`filesystem` (default) or `oci`")
     platforms: list[str] | None = lk("platforms", "platforms kept for `format: oci`")
@@ -323,9 +376,11 @@ class VolumeSpec:
 class Spec:
     """A whole system, lowered: the document every backend builds."""
 
-    api_version: str = lk("apiVersion", "spec format version", default=API_VERSION)
+    api_version: str = lk("apiVersion", "spec format version", default=API_VERSION, linuxkit=False)
     kernel: KernelSpec | None = lk("kernel", "the kernel")
-    init: list[str] = lk("init", "init images, unpacked at `/` in order", factory=list)
+    init: list[str] = lk(
+        "init", "init images, unpacked at `/` in order", factory=list, image_ref=True
+    )
     onboot: list[ImageSpec] = lk("onboot", "containers run in order at boot", factory=list)
     onshutdown: list[ImageSpec] = lk("onshutdown", "containers run at shutdown", factory=list)
     services: list[ImageSpec] = lk("services", "long-running containers", factory=list)

@@ -56,3 +56,29 @@ def test_hello_docker_and_native_builds_are_identical(tmp_path: Path, hello_imag
     for suffix in ("-cmdline", "-initrd.img", "-kernel"):
         a = Path(f"{native}{suffix}").read_bytes()
         assert a == Path(f"{docker}{suffix}").read_bytes(), suffix
+
+
+@pytest.mark.usefixtures("hello_in_engine")
+def test_disk_formats_built_with_docker_equal_native(tmp_path: Path, hello_images: Path) -> None:
+    from systemkit.cli import main
+    from systemkit.images.archive import import_archive
+    from systemkit.images.store import ImageStore
+
+    store = ImageStore(tmp_path / "store")
+    for archive in sorted(hello_images.glob("*.oci.tar")):
+        import_archive(store, archive)
+    outs = {}
+    for backend, cache in (("native", store.root), ("docker", tmp_path / "empty-store")):
+        out = tmp_path / backend
+        out.mkdir()
+        args = ["build", str(test_boot.HELLO), "--backend", backend, "--format", "uki,squashfs"]
+        assert main([*args, "--dir", str(out), "--name", "hello", "--cache", str(cache)]) == 0
+        outs[backend] = {p.name: p.read_bytes() for p in out.iterdir()}
+    assert sorted(outs["docker"]) == [
+        "hello-squashfs-cmdline",
+        "hello-squashfs-initrd.img",
+        "hello-squashfs-kernel",
+        "hello-squashfs.img",
+        "hello.efi",
+    ]
+    assert outs["docker"] == outs["native"]

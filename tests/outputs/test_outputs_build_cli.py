@@ -152,8 +152,8 @@ def test_cli_build_errors_are_one_line(tmp_path: Path) -> None:
     (tmp_path / "out").mkdir()
     res = run("demo.yml", "--cache", str(store), "--dir", "out", "--backend", "nope", cwd=tmp_path)
     assert res.returncode == 1 and "known backends: " in res.stderr and "native" in res.stderr
-    res = run("demo.yml", "--cache", str(store), "--dir", "out", "-f", "iso-efi", cwd=tmp_path)
-    assert res.returncode == 1 and "cannot build format 'iso-efi'" in res.stderr
+    res = run("demo.yml", "--cache", str(store), "--dir", "out", "-f", "vhd", cwd=tmp_path)
+    assert res.returncode == 1 and "cannot build format 'vhd'" in res.stderr
     assert list((tmp_path / "out").iterdir()) == []
 
 

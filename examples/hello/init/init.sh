@@ -10,7 +10,8 @@
 #   5. When all services have exited, or systemkit.linger=SECONDS (kernel command line,
 #      default 5) after they started, stop the services that still run, run every
 #      /containers/onshutdown/* bundle like the onboot ones, and power off.
-#      systemkit.linger=forever keeps the system running.
+#      systemkit.linger=forever keeps the system running. busybox poweroff/halt/reboot
+#      (a signal to pid 1) ends the wait early the same way.
 #
 # Every line it prints starts with "systemkit-init: ".
 
@@ -89,6 +90,11 @@ if ! grep -qw overlay /proc/filesystems; then
     grep -qw overlay /proc/filesystems && say "loaded the overlay module" ||
         say "WARNING: no overlay filesystem: writable bundles will fail"
 fi
+
+# busybox poweroff, halt and reboot signal pid 1 (USR2, USR1, TERM): stop the services, run the
+# onshutdown containers and power off, as when the services are done
+stop_requested=""
+trap 'stop_requested=1' USR1 USR2 TERM
 
 linger=5
 for arg in $(cat /proc/cmdline); do
@@ -244,8 +250,12 @@ while :; do
         fi
     done
     [ "$(running)" = 0 ] && break
-    if [ "$linger" != forever ] && [ "$waited" -ge "$linger" ]; then
-        say "stopping services after ${linger}s"
+    if [ -n "$stop_requested" ] || { [ "$linger" != forever ] && [ "$waited" -ge "$linger" ]; }; then
+        if [ -n "$stop_requested" ]; then
+            say "stopping services: power off requested"
+        else
+            say "stopping services after ${linger}s"
+        fi
         for entry in $pids; do
             runc kill "${entry#*:}" KILL 2>/dev/null
         done
