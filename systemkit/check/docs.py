@@ -164,8 +164,22 @@ def _details(rule: Rule) -> str:
             "",
             _example("Fails", rule.bad.text, rule.bad.lang, rule.bad.formats),
             _example("Passes", rule.good.text, rule.good.lang, rule.good.formats),
+            *_yaml(rule),
         )
     )
+
+
+def _yaml(rule: Rule) -> tuple[str, ...]:
+    """The YAML form of a mistake whose main example is a system.py (or why there is none)."""
+    if rule.python_only:
+        return (f"Only in `system.py`: {rule.python_only}.\n",)
+    if rule.yaml is None:
+        return ()
+    title = "In LinuxKit YAML"
+    if rule.yaml_code:
+        title += f", reported by the YAML reader as {rule.yaml_code}"
+    ex = rule.yaml
+    return (_example(title, ex.text, ex.lang, ex.formats),)
 
 
 def render_catalogue() -> str:

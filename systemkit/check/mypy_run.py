@@ -20,7 +20,7 @@ from pathlib import Path
 
 from systemkit.check.catalogue import MYPY_CODE
 from systemkit.diagnostics import Diagnostic, Severity
-from systemkit.location import Location, is_internal
+from systemkit.location import Location, display_path, is_internal
 
 _LINE = re.compile(
     r"^(?P<file>.+?):(?P<line>\d+):(?:(?P<col>\d+):)? (?P<sev>error|note|warning): "
@@ -39,12 +39,7 @@ def cache_dir() -> Path:
 
 
 def _display(filename: str) -> str:
-    full = os.path.abspath(filename)
-    try:
-        rel = os.path.relpath(full)
-    except ValueError:
-        return full
-    return full if rel.startswith(".." + os.sep + "..") else rel
+    return display_path(filename)
 
 
 _CAPABILITY_LITERAL = re.compile(r"Literal\['CAP_CHOWN'(?:, '[A-Za-z_]+')*\]")

@@ -55,7 +55,7 @@ from systemkit.linuxkit.yamlcore import (
     compose,
     scalar_value,
 )
-from systemkit.location import Location
+from systemkit.location import Location, display_path
 from systemkit.spec import types as st
 from systemkit.spec.lowered import Lowered
 
@@ -769,11 +769,7 @@ def parse_yaml(
 
 
 def _display(path: Path) -> str:
-    try:
-        rel = os.path.relpath(path)
-    except ValueError:
-        return str(path)
-    return str(path) if rel.startswith(".." + os.sep + "..") else rel
+    return display_path(path)
 
 
 def parse_files(paths: list[Path], *, cwd: Path | None = None, lenient: bool = False) -> Lowered:
