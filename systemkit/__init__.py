@@ -13,6 +13,7 @@ from typing import Any
 
 from attrs import evolve
 
+from systemkit import catalog
 from systemkit.capabilities import Capability
 from systemkit.diagnostics import Diagnostic, Severity, SystemkitError, UserError
 from systemkit.images.ref import ImageRef
@@ -141,6 +142,7 @@ __all__ = [
     "WeightDevice",
     "__version__",
     "build",
+    "catalog",
     "evolve",
     "load",
     "lower",

@@ -137,6 +137,9 @@ MISSING_SOURCE = _code("SK122", E, "model", "a non-optional file `source` cannot
 BAD_ARGUMENT = _code(
     "SK123", E, "model", "a constructor call with an unknown, extra or missing argument"
 )
+TEMPLATE_PROBLEM = _code(
+    "SK140", E, "model", "a `File.template` cannot be rendered (syntax error, undefined variable)"
+)
 
 # --- rules about the whole system (systemkit.check) ---------------------------------------------
 DUPLICATE_SERVICE = _code("SK201", E, "rule", "duplicate service name")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
@@ -182,6 +182,11 @@ class Assembler:
         self.honour_opaque = honour_opaque
         self.result = AssembleResult()
         self.guard = Guard(warn=self._warn)
+        self.bundles: dict[str, str] = {}
+        """Image ref -> the root its first container unpacked it to (later ones share it)."""
+        self.on_resume_point: Callable[[int], None] | None = None
+        """Called with each resume point's index as the stream reaches it (the rebuild cache
+        records the writers' state there)."""
         self._resolved: dict[str, ResolvedLike] = {}
         self._first_use = first_uses(spec)
         self.id_map: dict[str, int] = {}
@@ -244,29 +249,87 @@ class Assembler:
             self.progress(step("Add files:", "files"))
         yield from self._files()
 
-    def image_members(self) -> Iterator[Member]:
-        """Everything before the files section: kernel, init, volumes, containers."""
+    def image_members(self, resume: int | None = None) -> Iterator[Member]:
+        """Everything before the files section: kernel, init, volumes, containers.
+
+        ``resume`` starts at that resume point (see :meth:`resume_points`): kernel, init,
+        volumes and the containers before it are skipped (their state restored with
+        :meth:`restore`). ``on_resume_point`` is called as each point is reached."""
         spec = self.spec
-        if spec.kernel is not None and spec.kernel.image:
-            self.progress(step(f"Extract kernel image: {spec.kernel.image}", "kernel"))
-            yield from self._kernel()
-        if spec.init:
-            self.progress(step("Add init containers:", "init"))
-        yield from self._init()
-        for i, vol in enumerate(spec.volumes):
-            self.progress(step(f"Add volume: {vol.name}", "volume", vol.name))
-            yield from self._volume(i, vol)
-        bundles: dict[str, str] = {}
+        start = resume or 0
+        if resume is None:
+            if spec.kernel is not None and spec.kernel.image:
+                self.progress(step(f"Extract kernel image: {spec.kernel.image}", "kernel"))
+                yield from self._kernel()
+            if spec.init:
+                self.progress(step("Add init containers:", "init"))
+            yield from self._init()
+            for i, vol in enumerate(spec.volumes):
+                self.progress(step(f"Add volume: {vol.name}", "volume", vol.name))
+                yield from self._volume(i, vol)
+        point = 0
         for section, entries in (
             ("onboot", spec.onboot),
             ("onshutdown", spec.onshutdown),
             ("services", spec.services),
         ):
-            if entries:
+            if entries and point + len(entries) > start:
                 self.progress(step(f"Add {section} containers:", section))
             for i, entry in enumerate(entries):
-                prefix = f"{i:03d}-" if section != "services" else ""
-                yield from self._bundle(section, i, prefix, entry, bundles)
+                if point >= start:
+                    if self.on_resume_point is not None:
+                        self.on_resume_point(point)
+                    prefix = f"{i:03d}-" if section != "services" else ""
+                    yield from self._bundle(section, i, prefix, entry, self.bundles)
+                point += 1
+        if self.on_resume_point is not None:
+            self.on_resume_point(point)
+
+    def resume_points(self) -> list[str]:
+        """Where a build can resume: the location of each container (``onboot[0]``, ...,
+        ``services[2]``, in stream order), then ``files``. Everything before a point depends
+        only on the spec before it (plus the container names, which give uids)."""
+        spec = self.spec
+        points = [
+            f"{section}[{i}]"
+            for section, entries in (
+                ("onboot", spec.onboot),
+                ("onshutdown", spec.onshutdown),
+                ("services", spec.services),
+            )
+            for i in range(len(entries))
+        ]
+        return [*points, "files"]
+
+    def resume_state(self) -> tuple[dict[str, str], list[tuple[str, str, str]]]:
+        """What the stream written so far leaves behind for the rest: the container roots by
+        image (shared by later containers of the same image) and every symlink the guard
+        knows."""
+        return dict(self.bundles), sorted((p, t, r) for p, (t, r) in self.guard.links.items())
+
+    def restore(self, bundles: dict[str, str], links: Iterable[tuple[str, str, str]]) -> None:
+        """Take up :meth:`resume_state` of an earlier build to resume after its prefix."""
+        self.bundles.update(bundles)
+        self.guard.links.update((p, (t, r)) for p, t, r in links)
+
+    def write_from(
+        self,
+        writer: TarWriter,
+        start: int,
+        bundles: dict[str, str],
+        links: Iterable[tuple[str, str, str]],
+    ) -> AssembleResult:
+        """Write the stream from resume point ``start`` (``writer`` placed after the reused
+        prefix) and close it."""
+        self.restore(bundles, links)
+        if start >= len(self.resume_points()) - 1:
+            return self.write_files(writer)
+        for hdr, body in self.image_members(start):
+            writer.add(hdr, body)
+            self.result.members += 1
+        self.result.files_offset = writer.bytes_written
+        self.result.links = sorted((p, t, r) for p, (t, r) in self.guard.links.items())
+        return self.write_files(writer)
 
     def _guarded(self, members: Iterable[Member], root: str = "") -> Iterator[Member]:
         for hdr, body in members:

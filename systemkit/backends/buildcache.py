@@ -1,12 +1,20 @@
-"""The native backend's rebuild cache: reuse everything before the ``files`` section.
+"""The native backend's rebuild cache: reuse the part of an earlier build that is unchanged.
 
-The filesystem stream is kernel, init, volumes, containers, then files. When a system changes
-only in its ``files`` section (a config file, say), everything before that is the same bytes,
-so the previous build's tar prefix (and the initrd's compressed prefix with the gzip/cpio
-writers' state) are kept under ``<store>/.build-cache/<key>/`` and reused. The key covers the
-spec without its files, the root digest of every image, the architecture, the systemkit
-version and this format's version, so any other change builds from scratch. A reused build
-gives exactly the bytes a full build gives (the tests compare them).
+The filesystem stream is kernel, init, volumes, the containers (onboot, onshutdown,
+services), then files. Everything before a container (a *resume point*; the files section is
+the last one) depends only on the spec before it, the images it uses and the containers'
+names. A full build records, at every resume point, where the tar stood, the gzip/cpio
+writers' state of the initrd, and what the assembler carries on (the symlinks the guard knows,
+the containers' shared roots); its tar prefix, the initrd's compressed prefix, the kernel and
+microcode are kept under ``<store>/.build-cache/<key>/``. Each point's key (a sha256 over the
+spec before it, the root digest of every image used before it, the container names, the
+architecture, the systemkit version and this format's version) is indexed in
+``.build-cache/.index/``, so a later build that shares a prefix with it, whether it is the
+same system with another ``files`` section or another variant that differs in one service,
+copies the prefix and builds only the rest. A resumed build gives exactly the bytes a full
+build gives (the tests compare them). Entries are pruned least recently used first, beyond
+:data:`KEEP` entries or :func:`max_size` bytes; ``systemkit cache builds`` lists them and
+``systemkit cache prune`` removes them.
 """
 
 from __future__ import annotations
@@ -29,35 +37,115 @@ from systemkit.outputs.pgzip import GzipState
 from systemkit.spec.codec import canonical_json, to_data
 from systemkit.spec.types import Spec
 
-VERSION = 5
-KEEP = 2
+VERSION = 6
+KEEP = 4
+"""At most this many entries (each is one full build's prefix)."""
+MAX_SIZE = 4 << 30
+"""Default size limit of the whole cache in bytes (``SYSTEMKIT_BUILD_CACHE_SIZE`` overrides)."""
 STALE_NEW = 3600.0
+INDEX = ".index"
+
+
+def max_size() -> int:
+    """The cache's size limit: ``$SYSTEMKIT_BUILD_CACHE_SIZE`` (bytes, or with a K/M/G
+    suffix), else :data:`MAX_SIZE`."""
+    text = os.environ.get("SYSTEMKIT_BUILD_CACHE_SIZE", "").strip()
+    if not text:
+        return MAX_SIZE
+    return parse_size(text)
+
+
+def parse_size(text: str) -> int:
+    """``500M``, ``4G``, ``1024`` (bytes) -> bytes; ValueError when not a size."""
+    units = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+    text = text.strip().upper().removesuffix("B").removesuffix("I")
+    factor = units.get(text[-1:], 1)
+    number = text[:-1] if text[-1:] in units else text
+    value = int(float(number) * factor)
+    if value < 0:
+        raise ValueError(text)
+    return value
+
+
+def _names(spec: Spec) -> list[list[str]]:
+    return [
+        [section, entry.name]
+        for section, entries in (
+            ("onboot", spec.onboot),
+            ("onshutdown", spec.onshutdown),
+            ("services", spec.services),
+        )
+        for entry in entries
+    ]
+
+
+def point_keys(spec: Spec, images: dict[str, str], arch: str | None) -> list[str]:
+    """The key of every resume point of ``spec`` (each container, then ``files``): what the
+    stream before that point depends on (see the module doc)."""
+    from systemkit import __version__
+
+    data = to_data(attrs.evolve(spec, files=[]))
+    entries = [
+        (section, item)
+        for section in ("onboot", "onshutdown", "services")
+        for item in data.get(section) or []
+    ]
+    base_refs: list[str] = []
+    if spec.kernel is not None and spec.kernel.image:
+        base_refs.append(spec.kernel.image)
+    base_refs.extend(spec.init)
+    base_refs.extend(v.image for v in spec.volumes if v.image)
+    head = {k: v for k, v in data.items() if k not in ("onboot", "onshutdown", "services")}
+    keys = []
+    for point in range(len(entries) + 1):
+        before = entries[:point]
+        refs = sorted({*base_refs, *(str(item["image"]) for _, item in before)})
+        payload = {
+            "v": VERSION,
+            "systemkit": __version__,
+            "arch": arch or "",
+            "head": head,
+            "names": _names(spec),
+            "point": point,
+            "last": point == len(entries),
+            "before": before,
+            "images": {ref: images.get(ref, "") for ref in refs},
+        }
+        keys.append(hashlib.sha256(canonical_json(payload)).hexdigest())
+    return keys
 
 
 def spec_key(spec: Spec, images: dict[str, str], arch: str | None) -> str:
-    """The cache key of everything a build writes before the files section."""
-    data = to_data(attrs.evolve(spec, files=[]))
-    from systemkit import __version__
+    """The key of everything a build writes before the files section (its last point)."""
+    return point_keys(spec, images, arch)[-1]
 
-    payload = {
-        "v": VERSION,
-        "systemkit": __version__,
-        "spec": data,
-        "images": images,
-        "arch": arch or "",
-    }
-    return hashlib.sha256(canonical_json(payload)).hexdigest()
+
+@attrs.frozen
+class ResumePoint:
+    """What a build recorded at one resume point."""
+
+    offset: int
+    """Bytes of the tar before the point."""
+    bundles: dict[str, str]
+    links: list[tuple[str, str, str]]
 
 
 @attrs.frozen
 class CacheEntry:
-    """One reusable prefix: ``prefix.tar`` and, when a kernel format was built, the initrd's."""
+    """A reusable prefix: ``prefix.tar`` up to ``files_offset`` (the prefix before resume point
+    ``point`` is its first ``offset`` bytes) and, when a kernel format was built, the
+    initrd's compressed prefix and the writers' state at the point."""
 
     dir: Path
     files_offset: int
     links: tuple[tuple[str, str, str], ...]
     cmdline: str | None = None
     checkpoint: InitrdCheckpoint | None = None
+    point: int = 0
+    offset: int = 0
+    bundles: dict[str, str] = attrs.Factory(dict)
+    last: bool = True
+    """Whether the point is the files section (the whole prefix is reused)."""
 
     @property
     def tar(self) -> Path:
@@ -71,33 +159,62 @@ class BuildCache:
         self.root = Path(root)
 
     def lookup(self, key: str) -> CacheEntry | None:
-        path = self.root / key
+        """The entry whose files section starts at ``key``'s point, if intact."""
+        return self._load(key, None)
+
+    def lookup_points(self, keys: list[str], *, initrd: bool) -> CacheEntry | None:
+        """The entry that shares the longest prefix with a build whose resume points have
+        ``keys`` (the last point first); with ``initrd``, only an entry that kept the
+        initrd's state there."""
+        for point in range(len(keys) - 1, -1, -1):
+            try:
+                name, _, at = (self.root / INDEX / keys[point]).read_text().partition(" ")
+            except OSError:
+                continue
+            entry = self._load(name, int(at) if at.strip().isdigit() else None)
+            if entry is None or (initrd and entry.checkpoint is None):
+                continue
+            return attrs.evolve(entry, last=point == len(keys) - 1)
+        return None
+
+    def _load(self, name: str, point: int | None) -> CacheEntry | None:
+        path = self.root / name
         try:
             state = json.loads((path / "state.json").read_text())
             if state.get("v") != VERSION or not _prefix_intact(path / "prefix.tar", state):
                 return None
+            points = state["points"]
+            at = len(points) - 1 if point is None else point
+            rec = points[at]
+            if rec is None:
+                return None
             checkpoint = None
-            if state.get("initrd"):
-                st = state["initrd"]
+            initrd = state.get("initrd")
+            if initrd and rec.get("initrd"):
+                st = rec["initrd"]
+                if (path / "initrd.gz").stat().st_size != initrd["length"]:
+                    return None
                 gz = GzipState(
                     position=st["position"],
                     crc=st["crc"],
                     size=st["size"],
-                    pending=(path / "initrd.pending").read_bytes(),
+                    pending=(path / f"point-{at}.pending").read_bytes(),
                     window=base64.b64decode(st["window"]),
                 )
-                if (path / "initrd.gz").stat().st_size != gz.position:
-                    return None
                 checkpoint = InitrdCheckpoint(gz, st["inode"], st["written"])
+            detail = json.loads((path / f"point-{at}.json").read_text())
             os.utime(path)
             return CacheEntry(
                 path,
                 state["files_offset"],
-                tuple((str(p), str(t), str(r)) for p, t, r in state["links"]),
+                tuple((str(p), str(t), str(r)) for p, t, r in detail["links"]),
                 state.get("cmdline"),
                 checkpoint,
+                point=at,
+                offset=rec["offset"],
+                bundles={str(k): str(v) for k, v in detail["bundles"].items()},
             )
-        except (OSError, ValueError, KeyError, TypeError):
+        except (OSError, ValueError, KeyError, TypeError, IndexError):
             return None
 
     def save(
@@ -108,9 +225,17 @@ class BuildCache:
         links: list[tuple[str, str, str]],
         parts: InitrdParts | None,
         tar_is_scratch: bool = False,
+        points: dict[int, ResumePoint] | None = None,
+        keys: list[str] | None = None,
     ) -> None:
-        """Store the prefix of ``tar`` (and the initrd state) for ``key``. A scratch tar (one
-        that is not an output) is moved into the cache instead of copied when it can be."""
+        """Store the prefix of ``tar`` (and the initrd state) for ``key``, with the state at
+        each resume point (``points``, by index into ``keys``; without them only the files
+        section's). A scratch tar (one that is not an output) is moved into the cache instead
+        of copied when it can be."""
+        keys = keys or [key]
+        last = len(keys) - 1
+        points = dict(points or {})
+        points.setdefault(last, ResumePoint(files_offset, {}, links))
         self.root.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=".new-", dir=self.root))
         try:
@@ -122,38 +247,59 @@ class BuildCache:
                     moved = True
                 except OSError:
                     moved = False
-            state: dict[str, Any] = {
-                "v": VERSION,
-                "files_offset": files_offset,
-                "links": links,
-            }
+            state: dict[str, Any] = {"v": VERSION, "files_offset": files_offset}
             if not moved:
                 linked = _link(tar, tmp / "prefix.tar")
                 if linked is not None:
                     state["linked"] = linked
                 else:
                     _copy_prefix(tar, tmp / "prefix.tar", files_offset)
+            checkpoints = dict(parts.checkpoints) if parts is not None else {}
             if parts is not None and parts.checkpoint is not None:
-                cp = parts.checkpoint
-                _copy_prefix(parts.gz, tmp / "initrd.gz", cp.gzip.position)
-                (tmp / "initrd.pending").write_bytes(cp.gzip.pending)
+                checkpoints.setdefault(last, parts.checkpoint)
+            records: list[dict[str, Any] | None] = [None] * len(keys)
+            for at, rp in points.items():
+                record: dict[str, Any] = {"offset": rp.offset}
+                cp = checkpoints.get(at)
+                if cp is not None:
+                    record["initrd"] = {
+                        "position": cp.gzip.position,
+                        "crc": cp.gzip.crc,
+                        "size": cp.gzip.size,
+                        "window": base64.b64encode(cp.gzip.window).decode(),
+                        "inode": cp.inode,
+                        "written": cp.written,
+                    }
+                    (tmp / f"point-{at}.pending").write_bytes(cp.gzip.pending)
+                detail = {"links": rp.links, "bundles": rp.bundles}
+                (tmp / f"point-{at}.json").write_text(json.dumps(detail))
+                records[at] = record
+            state["points"] = records
+            if parts is not None and checkpoints:
+                length = max(cp.gzip.position for cp in checkpoints.values())
+                _copy_prefix(parts.gz, tmp / "initrd.gz", length)
                 shutil.copyfile(parts.kernel, tmp / "kernel")
                 if parts.ucode is not None:
                     shutil.copyfile(parts.ucode, tmp / "ucode.cpio")
                 state["cmdline"] = parts.cmdline
-                state["initrd"] = {
-                    "position": cp.gzip.position,
-                    "crc": cp.gzip.crc,
-                    "size": cp.gzip.size,
-                    "window": base64.b64encode(cp.gzip.window).decode(),
-                    "inode": cp.inode,
-                    "written": cp.written,
-                }
+                state["initrd"] = {"length": length}
             (tmp / "state.json").write_text(json.dumps(state))
             self._install(key, tmp)
+            self._index(key, keys, records)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
-        self._prune()
+        self.prune()
+
+    def _index(self, key: str, keys: list[str], records: list[dict[str, Any] | None]) -> None:
+        index = self.root / INDEX
+        index.mkdir(exist_ok=True)
+        for at, point_key in enumerate(keys):
+            if records[at] is None:
+                continue
+            fd, tmp = tempfile.mkstemp(prefix=".new-", dir=index)
+            with os.fdopen(fd, "w") as fh:
+                fh.write(f"{key} {at}")
+            os.replace(tmp, index / point_key)
 
     def _install(self, key: str, tmp: Path) -> None:
         """Rename the finished entry ``tmp`` into place, atomically or not at all.
@@ -164,8 +310,10 @@ class BuildCache:
         """
         final = self.root / key
         if final.exists():
-            if self.lookup(key) is not None:
-                return  # an identical entry won
+            existing = self.lookup(key)
+            with_initrd = "initrd" in json.loads((tmp / "state.json").read_text())
+            if existing is not None and (existing.checkpoint is not None or not with_initrd):
+                return  # an identical entry won (one without the initrd's state is replaced)
             aside = Path(tempfile.mkdtemp(prefix=".old-", dir=self.root))
             try:
                 os.replace(final, aside / "entry")
@@ -180,29 +328,60 @@ class BuildCache:
                 raise
             # another build installed its (identical) entry between our check and rename
 
-    def _prune(self) -> None:
-        entries: list[tuple[float, Path]] = []
-        now = time.time()
+    def entries(self) -> list[tuple[Path, int, float]]:
+        """Every entry: (directory, bytes on disk, last use as a timestamp), newest first."""
+        out: list[tuple[Path, int, float]] = []
+        if not self.root.is_dir():
+            return out
         for path in self.root.iterdir():
             if path.name.startswith("."):
+                continue
+            try:
+                mtime = path.stat().st_mtime
+                size = sum(f.stat().st_size for f in path.iterdir() if f.is_file())
+            except FileNotFoundError:
+                continue  # pruned by a concurrent build
+            out.append((path, size, mtime))
+        out.sort(key=lambda e: e[2], reverse=True)
+        return out
+
+    def prune(self, keep: int = KEEP, limit: int | None = None) -> list[Path]:
+        """Remove the least recently used entries beyond ``keep`` entries or ``limit`` bytes
+        (default :func:`max_size`), leftovers of killed builds, and index records of removed
+        entries; return the entries removed."""
+        limit = max_size() if limit is None else limit
+        now = time.time()
+        if not self.root.is_dir():
+            return []
+        for path in self.root.iterdir():
+            if path.name.startswith((".old-", ".new-")):
                 # ".old-": an entry moved aside; ".new-": one a killed build never finished
                 # (a live build's is seconds old; an hour leaves a wide margin)
                 try:
                     stale = path.name.startswith(".old-") or (
-                        path.name.startswith(".new-") and now - path.stat().st_mtime > STALE_NEW
+                        now - path.stat().st_mtime > STALE_NEW
                     )
                 except FileNotFoundError:
                     stale = False
                 if stale:
                     shutil.rmtree(path, ignore_errors=True)
-                continue
-            try:
-                entries.append((path.stat().st_mtime, path))
-            except FileNotFoundError:
-                continue  # pruned by a concurrent build
-        entries.sort(reverse=True)
-        for _, old in entries[KEEP:]:
-            shutil.rmtree(old, ignore_errors=True)
+        removed: list[Path] = []
+        total = 0
+        for count, (path, size, _) in enumerate(self.entries()):
+            total += size
+            if count >= keep or total > limit:
+                shutil.rmtree(path, ignore_errors=True)
+                removed.append(path)
+        index = self.root / INDEX
+        if removed and index.is_dir():
+            gone = {p.name for p in removed}
+            for record in index.iterdir():
+                try:
+                    if record.read_text().partition(" ")[0] in gone:
+                        record.unlink(missing_ok=True)
+                except OSError:
+                    continue
+        return removed
 
 
 def _link(output: Path, dst: Path) -> dict[str, int] | None:

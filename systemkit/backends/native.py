@@ -12,13 +12,13 @@ from systemkit.assemble.build import Assembler, BuildError, ResolvedLike
 from systemkit.assemble.tarstream import TarWriter
 from systemkit.assemble.verify import GunzipStream, VerifiedBlob
 from systemkit.backends.base import BuildRequest
-from systemkit.backends.buildcache import BuildCache, CacheEntry, spec_key
+from systemkit.backends.buildcache import BuildCache, CacheEntry, ResumePoint, point_keys
 from systemkit.diagnostics import Diagnostic, SystemkitError, UserError
 from systemkit.images import mediatypes as mt
 from systemkit.images.store import ImageStore
 from systemkit.outputs import FORMATS, NEEDS_KERNEL, AtomicOutputs, write_formats
 from systemkit.outputs.diskimages import TREE_FORMATS
-from systemkit.outputs.formats import InitrdParts, copy_range, resume_initrd
+from systemkit.outputs.formats import InitrdParts, copy_range, initrd_parts, resume_initrd
 from systemkit.outputs.hosttools import require_for
 from systemkit.progress import Progress, ProgressEvent, silent, step, warning
 from systemkit.spec.codec import spec_digest
@@ -157,20 +157,28 @@ class NativeBackend:
         if missing:
             raise UserError(missing)
         cache = BuildCache(store.root / ".build-cache") if self.use_cache else None
-        key = spec_key(spec, dict(sorted(asm.result.images.items())), request.arch)
-        entry = cache.lookup(key) if cache is not None else None
-        if entry is not None and needs_kernel and entry.checkpoint is None:
-            entry = None
+        keys = point_keys(spec, dict(sorted(asm.result.images.items())), request.arch)
+        key = keys[-1]
+        entry = cache.lookup_points(keys, initrd=needs_kernel) if cache is not None else None
+        points: dict[int, ResumePoint] = {}
         with AtomicOutputs(out_dir) as outs:
             tar_path = (
                 outs.temp(f"{request.name}.tar") if "tar" in formats else outs.scratch("fs.tar")
             )
             if entry is not None:
-                progress(step("Reusing the unchanged part of the previous build", "cache"))
+                progress(
+                    step(
+                        "Reusing the unchanged part of the previous build"
+                        if entry.last
+                        else f"Reusing the unchanged part of an earlier build (up to "
+                        f"{asm.resume_points()[entry.point]})",
+                        "cache",
+                    )
+                )
                 # Without a tar output or a format made from the whole filesystem (an ISO
-                # holding it, squashfs, erofs) only the files section is needed (initrd).
+                # holding it, squashfs, erofs) only the rest of the stream is needed (initrd).
                 whole = "tar" in formats or bool(TREE_FORMATS & set(formats))
-                start = entry.files_offset if whole else 0
+                start = entry.offset if whole else 0
                 with tar_path.open("wb") as fh:
                     if start:
                         # copy_file_range: in the kernel, and extent-sharing on reflink
@@ -179,15 +187,22 @@ class NativeBackend:
                             copy_range(prefix, fh, start)
                     writer = TarWriter(fh)
                     writer.bytes_written = start
-                    asm.write_files(writer, entry.links)
+                    result = asm.write_from(writer, entry.point, entry.bundles, entry.links)
                 files_offset, links = entry.files_offset, list(entry.links)
                 parts = self._resumed_parts(entry, tar_path, start, outs) if needs_kernel else None
             else:
                 with tar_path.open("wb") as fh:
-                    result = asm.write(TarWriter(fh))
+                    writer = TarWriter(fh)
+
+                    def record(point: int) -> None:
+                        bundles, known = asm.resume_state()
+                        points[point] = ResumePoint(writer.bytes_written, bundles, known)
+
+                    asm.on_resume_point = record
+                    result = asm.write(writer)
                 assert result.files_offset is not None
                 files_offset, links = result.files_offset, result.links
-                parts = None
+                parts = initrd_parts(tar_path, outs, asm.resume_points()) if needs_kernel else None
             save = cache is not None and (
                 entry is None or (needs_kernel and entry.checkpoint is None)
             )
@@ -202,7 +217,16 @@ class NativeBackend:
             )
             if cache is not None and save:
                 try:
-                    cache.save(key, tar_path, files_offset, links, parts, "tar" not in formats)
+                    cache.save(
+                        key,
+                        tar_path,
+                        files_offset,
+                        links,
+                        parts,
+                        "tar" not in formats,
+                        points,
+                        keys,
+                    )
                 except OSError as exc:
                     progress(warning(f"could not save the rebuild cache: {exc}", "cache"))
             paths = outs.commit()

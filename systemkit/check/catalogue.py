@@ -305,6 +305,14 @@ RULES: tuple[Rule, ...] = (
         yaml=_y(_svc("comand: [/bin/app]")),
         yaml_code="SK002",
     ),
+    _r(
+        "SK140",
+        "files",
+        "A template is rendered strictly when the file is made: a variable it uses but was not "
+        "given is an error, never an empty line in the image; a syntax error names its line.",
+        _py('system = System(files=[File.template("/etc/motd", "Hi {{ host }}\\n")])'),
+        _py('system = System(files=[File.template("/etc/motd", "Hi {{ host }}\\n", host="a")])'),
+    ),
     # --- names --------------------------------------------------------------------------------
     _r(
         "SK201",

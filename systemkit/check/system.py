@@ -51,7 +51,8 @@ def check_pinning(ctx: Context) -> None:
                 "SK280",
                 path,
                 f"image {ref} is not pinned to a digest: the tag can move",
-                "append @sha256:<digest> (a lock file will do this for you later)",
+                "run `systemkit lock FILE`: lowering then pins it to the locked digest "
+                "(docs/images.md)",
             )
 
 

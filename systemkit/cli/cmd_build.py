@@ -9,9 +9,17 @@ from typing import Any
 
 import attrs
 
-from systemkit.cli.common import UsageError, add_input_arguments, load_input
+from systemkit.cli.common import (
+    UsageError,
+    add_input_arguments,
+    load_input,
+    load_many,
+    output_file_name,
+)
 from systemkit.cli.locking import add_lock_arguments, with_lock
 from systemkit.diagnostics import Severity, UserError
+from systemkit.spec.codec import spec_digest
+from systemkit.variants.select import Selection, selection_of
 
 NAME = "build"
 HELP = "build a system into artifacts (tar, kernel+initrd, iso, raw, qcow2, uki, ...)"
@@ -46,6 +54,15 @@ Examples:
   systemkit build examples/hello/system.py --format kernel+initrd --dir out/hello
   systemkit build minimal.yml extra.yml --format tar --dir out
   systemkit build examples/variants/system.py --system acme-qemu --backend docker
+  systemkit build examples/variants/system.py --all -j 2 --dir out
+  systemkit build examples/variants/system.py --all --executor dask --scheduler tcp://HOST:8786
+
+Several systems (--all, a glob, a repeated --system) are loaded once and built in parallel
+(-j N worker processes, or a Dask cluster): system NAME's artifacts go to DIR/NAME/, named as
+a single build names them. Systems with the same spec digest are built once and the others
+get hard links (or copies) of its artifacts. A system that fails does not stop the others; a
+summary table (built / reused / failed, time) follows, and the exit status is 1 when any
+failed.
 """
 
 
@@ -89,6 +106,30 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", "-q", action="store_true", help="print no progress")
     parser.add_argument("--strict", action="store_true", help="treat check warnings as errors")
     add_lock_arguments(parser)
+    many = parser.add_argument_group(
+        "several systems (--all, a glob, a repeated --system)",
+        "each system's artifacts go to DIR/NAME/; identical specs are built once",
+    )
+    many.add_argument(
+        "-j",
+        "--jobs",
+        type=int,
+        metavar="N",
+        help="worker processes building at once (default: the number of cores; 1 builds in "
+        "this process)",
+    )
+    many.add_argument(
+        "--executor",
+        choices=("local", "dask"),
+        default="local",
+        help="where the builds run: local worker processes (default), or a dask.distributed "
+        "cluster (pip install systemkit[dask]) given by --scheduler",
+    )
+    many.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="the Dask scheduler for --executor dask, e.g. tcp://HOST:8786",
+    )
     parser.add_argument(
         "--linuxkit-bin",
         type=Path,
@@ -151,6 +192,11 @@ def run(args: argparse.Namespace) -> int:
     from systemkit.backends import build
     from systemkit.cli.progress import ProgressRenderer
 
+    selection = selection_of(args)
+    if not selection.single:
+        return _run_many(args, selection)
+    if args.executor != "local" or args.jobs is not None:
+        raise UsageError("-j and --executor build several systems: use --all or --system GLOB")
     lowered = with_lock(load_input(list(args.files), args.system), list(args.files), args)
     formats = _formats(args.format)
     _run_checks(lowered, formats, args.strict, args.quiet, args.cache, list(args.files))
@@ -180,3 +226,95 @@ def run(args: argparse.Namespace) -> int:
     for path in paths:
         print(path)
     return 0
+
+
+def _run_many(args: argparse.Namespace, selection: Selection) -> int:
+    """``build --all``: every selected system into DIR/NAME/, in parallel, a summary table."""
+    from systemkit.check import errors_in, render_text, run_checks
+    from systemkit.cli.progress import ProgressRenderer
+    from systemkit.progress import step
+    from systemkit.variants.build import LocalExecutor, build_many
+    from systemkit.variants.checks import group_findings
+
+    if args.name:
+        raise UsageError("--name names one system's outputs; several are named after themselves")
+    if args.jobs is not None and args.jobs < 1:
+        raise UsageError("-j needs a number of workers of at least 1")
+    executor: Any
+    if args.executor == "dask":
+        if not args.scheduler:
+            raise UsageError("--executor dask needs --scheduler tcp://HOST:PORT")
+        from systemkit.variants.dask import DaskExecutor
+
+        executor = DaskExecutor(args.scheduler)
+    else:
+        if args.scheduler:
+            raise UsageError("--scheduler goes with --executor dask")
+        executor = LocalExecutor(args.jobs)
+    files = list(args.files)
+    many = [with_lock(lw, files, args) for lw in load_many(files, selection)]
+    for name in (lw.name or "system" for lw in many):
+        output_file_name(name)
+    formats = _formats(args.format)
+    from systemkit.check.engine import labels_for
+
+    labels = labels_for(files, args.cache) if args.cache is not None else labels_for(files)
+    per_system = []
+    ready = []
+    failed_early: list[tuple[str, str]] = []
+    for lowered in many:
+        diags = run_checks(lowered, formats=formats, labels=labels)
+        per_system.append((lowered.name or "system", diags))
+        fatal = errors_in(diags, strict=args.strict)
+        if fatal:
+            first = fatal[0]
+            failed_early.append(
+                (lowered.name or "system", f"check: [{first.code}] {first.message}")
+            )
+        else:
+            ready.append(lowered)
+    shown = [f for f in group_findings(per_system) if f.diagnostic.severity != Severity.INFO]
+    if shown and not args.quiet:
+        text = render_text(
+            [f.diagnostic for f in shown], systems=[f.systems for f in shown], total=len(many)
+        )
+        sys.stderr.write(text)
+    options: dict[str, str] = {}
+    if args.linuxkit_bin is not None:
+        if args.backend != "linuxkit":
+            raise UsageError("--linuxkit-bin is an option of --backend linuxkit")
+        options["binary"] = str(Path(args.linuxkit_bin).resolve())
+    distinct = len({spec_digest(lw.spec) for lw in ready})
+    with ProgressRenderer(sys.stderr) as renderer:
+        progress = None if args.quiet else renderer
+        if progress is not None:
+            progress(
+                step(
+                    f"Building {len(many)} systems ({distinct} distinct specs) into "
+                    f"{args.dir}/NAME/ with {_workers(executor)}",
+                    "build",
+                )
+            )
+        summary = build_many(
+            ready,
+            out_dir=args.dir,
+            formats=formats,
+            backend=args.backend,
+            arch=args.arch,
+            cache_dir=args.cache,
+            pull=bool(args.pull),
+            executor=executor,
+            failed_early=failed_early,
+            progress=progress,
+            backend_options=options,
+        )
+    sys.stdout.write(summary.table())
+    sys.stdout.flush()
+    return 1 if summary.failed else 0
+
+
+def _workers(executor: Any) -> str:
+    jobs = getattr(executor, "jobs", None)
+    if jobs is not None:
+        return f"{jobs} worker process{'es' if jobs != 1 else ''}"
+    return f"the Dask cluster at {getattr(executor, 'address', '?')}"

@@ -7,6 +7,7 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from systemkit.backends.buildcache import KEEP, BuildCache, parse_size
 from systemkit.cli.locking import add_lock_arguments
 from systemkit.cli.systemimages import image_uses, input_files, selected_systems
 from systemkit.diagnostics import SystemkitError
@@ -18,7 +19,7 @@ from systemkit.progress import format_size
 from systemkit.variants.select import add_selection_arguments
 
 NAME = "cache"
-HELP = "manage the local image store (import, ls, rm, pull)"
+HELP = "manage the local image store (import, ls, rm, pull) and the build cache (builds, prune)"
 DESCRIPTION = """\
 Manage the local image store, an OCI image layout that builds read their images from.
 
@@ -33,6 +34,8 @@ examples:
   systemkit cache pull examples/hello/system.py   # every image the system lacks, in parallel
   systemkit cache pull 127.0.0.1:5000/me/app:1 # loopback registries use plain HTTP
   systemkit cache rm alpine:3.20
+  systemkit cache builds                       # the build cache: reusable build prefixes
+  systemkit cache prune --max-size 1G
 """
 
 
@@ -115,6 +118,38 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     _cache_option(p)
 
+    p = sub.add_parser(
+        "builds",
+        help="list the build cache (reusable prefixes of earlier builds)",
+        description="List the entries of the build cache kept in the store's .build-cache "
+        "directory: each is the reusable prefix of one full build (the tar and the initrd's "
+        "compressed prefix up to each container and the files section), newest first, with "
+        "its size and last use. Builds of systems (or variants) that share a prefix with an "
+        "entry copy it and build only the rest.",
+    )
+    _cache_option(p)
+
+    p = sub.add_parser(
+        "prune",
+        help="remove build cache entries (least recently used first)",
+        description="Remove build cache entries, least recently used first, until at most "
+        "--keep entries and --max-size bytes remain (defaults: every entry). Builds prune to "
+        f"{KEEP} entries and $SYSTEMKIT_BUILD_CACHE_SIZE (default 4G) themselves. The "
+        "images are not touched.",
+    )
+    p.add_argument(
+        "--keep",
+        type=int,
+        metavar="N",
+        help="entries to keep, newest first (default: none, or every one that fits --max-size)",
+    )
+    p.add_argument(
+        "--max-size",
+        metavar="SIZE",
+        help="keep the newest entries up to this total size (bytes, or 500M, 2G ...)",
+    )
+    _cache_option(p)
+
 
 def run(args: argparse.Namespace) -> int:
     store = _store(args)
@@ -134,6 +169,8 @@ def run(args: argparse.Namespace) -> int:
         if not store.untag(args.ref):
             raise ImageError(f"{args.ref} is not in the image store {store.root}")
         print(f"removed {args.ref}")
+    elif args.cache_command in ("builds", "prune"):
+        return _builds(args, store)
     elif args.cache_command == "pull":
         if input_files(args.ref):
             return _pull_missing(store, args)
@@ -148,9 +185,39 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _builds(args: argparse.Namespace, store: ImageStore) -> int:
+    import time
+
+    cache = BuildCache(store.root / ".build-cache")
+    if args.cache_command == "builds":
+        rows = cache.entries()
+        print(f"{'ENTRY':<19}  {'SIZE':>10}  LAST USED")
+        for path, size, used in rows:
+            stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(used))
+            print(f"{path.name[:19]:<19}  {format_size(size):>10}  {stamp}")
+        total = sum(size for _, size, _ in rows)
+        print(f"{len(rows)} entries, {format_size(total)} in {cache.root}")
+        return 0
+    if args.keep is not None and args.keep < 0:
+        raise SystemkitError("--keep needs a number of entries of at least 0")
+    limit = 1 << 62
+    if args.max_size is not None:
+        try:
+            limit = parse_size(args.max_size)
+        except ValueError:
+            raise SystemkitError(f"--max-size {args.max_size!r} is not a size") from None
+    keep = args.keep if args.keep is not None else (0 if args.max_size is None else 1 << 30)
+    removed = cache.prune(keep=keep, limit=limit)
+    print(f"removed {len(removed)} build cache entr{'y' if len(removed) == 1 else 'ies'}")
+    return 0
+
+
 def _pull_missing(store: ImageStore, args: argparse.Namespace) -> int:
-    """Every image of the selected systems the store lacks, pulled in parallel; every
-    failure listed at the end."""
+    """Every image of the selected systems the store lacks, pulled in parallel (progress
+    as :class:`~systemkit.progress.ProgressEvent` s); every failure listed at the end."""
+    from systemkit.cli.progress import ProgressRenderer
+    from systemkit.progress import ProgressEvent
+
     args.files = [Path(f) for f in args.ref]
     refs = [u.ref for u in image_uses(selected_systems(args))]
     missing = []
@@ -159,21 +226,28 @@ def _pull_missing(store: ImageStore, args: argparse.Namespace) -> int:
             store.resolve(ref, args.arch)
         except ImageError:
             missing.append(ref)
-    print(
-        f"{len(refs) - len(missing)} of {len(refs)} images already stored, pulling {len(missing)}",
-        file=sys.stderr,
-    )
+    with ProgressRenderer(sys.stderr) as progress:
+        progress(
+            ProgressEvent(
+                "step",
+                f"{len(refs) - len(missing)} of {len(refs)} images already stored, "
+                f"pulling {len(missing)}",
+                "pull",
+            )
+        )
 
-    def one(ref: str) -> str | None:
-        try:
-            img = pull(store, ref, args.arch, insecure=args.insecure_registry)
-        except SystemkitError as exc:
-            return f"{ref}: {exc}"
-        print(f"pulled {img.ref} ({img.manifest_digest})", file=sys.stderr)
-        return None
+        def one(ref: str) -> str | None:
+            try:
+                img = pull(
+                    store, ref, args.arch, insecure=args.insecure_registry, progress=progress
+                )
+            except SystemkitError as exc:
+                return f"{ref}: {exc}"
+            progress(ProgressEvent("done", f"pulled {img.ref} ({img.manifest_digest})", "pull"))
+            return None
 
-    with ThreadPoolExecutor(max_workers=max(1, min(4, len(missing)))) as pool:
-        failed = [f for f in pool.map(one, missing) if f is not None]
+        with ThreadPoolExecutor(max_workers=max(1, min(4, len(missing)))) as pool:
+            failed = [f for f in pool.map(one, missing) if f is not None]
     if failed:
         for line in failed:
             print(f"error: cannot pull {line}", file=sys.stderr)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Literal
 
 import attrs
@@ -134,6 +135,35 @@ class File(Located):
             problem(validate.octal_mode(self.mode))
         if self.metadata is not None:
             problem(validate.metadata_kind(self.metadata))
+
+    @classmethod
+    def template(
+        cls,
+        path: str,
+        template: str | os.PathLike[str],
+        *,
+        mode: int | None = None,
+        uid: IdLike | None = None,
+        gid: IdLike | None = None,
+        **values: object,
+    ) -> File:
+        """A file whose ``contents`` are ``template`` rendered with ``values`` (jinja2).
+
+        ``template`` is the template text (a ``str``), or a template file (a
+        :class:`~pathlib.Path`, relative to the directory of the file making the call).
+        Rendering is strict and plain: a variable the template uses but ``values`` lacks is
+        an error (never an empty string), nothing is HTML-escaped, a trailing newline is
+        kept, and the same values always give the same text. A template error is reported
+        at this call's line, naming the template's line (SK140). ``mode``, ``uid`` and ``gid``
+        are the file's; every other keyword is a template variable::
+
+            File.template("/etc/motd", "Welcome to {{ host }}\n", host="edge-1", mode=0o644)
+        """
+        from systemkit.model.template import render
+
+        source = template if isinstance(template, str) else Path(os.fspath(template))
+        text = render(source, values)
+        return cls(path, contents="" if text is None else text, mode=mode, uid=uid, gid=gid)
 
 
 def _platforms(value: ListOf[str] | None) -> tuple[str, ...] | None:

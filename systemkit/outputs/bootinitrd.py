@@ -21,6 +21,7 @@ from typing import BinaryIO
 from systemkit.assemble.tarstream import DIR, REG, TarHeader
 from systemkit.outputs.cpio import NewcWriter
 from systemkit.outputs.fstree import _resolve
+from systemkit.outputs.hosttools import MissingToolError
 from systemkit.outputs.pgzip import ParallelGzipWriter
 
 ROOT_MODULES: dict[str, tuple[str, ...]] = {
@@ -77,6 +78,20 @@ umount /sys /proc
 umount -l /dev
 exec switch_root /root "$init"
 """
+
+
+def is_static_elf(data: bytes) -> bool:
+    """A 64-bit little-endian ELF executable without a program interpreter (PT_INTERP)."""
+    if data[:4] != b"\x7fELF" or data[4] != 2 or data[5] != 1:
+        return False
+    phoff = int.from_bytes(data[0x20:0x28], "little")
+    phentsize = int.from_bytes(data[0x36:0x38], "little")
+    phnum = int.from_bytes(data[0x38:0x3A], "little")
+    for i in range(phnum):
+        off = phoff + i * phentsize
+        if int.from_bytes(data[off : off + 4], "little") == 3:
+            return False
+    return True
 
 
 def _module_closure(moddir: str, wanted: tuple[str, ...]) -> list[str]:
@@ -147,6 +162,11 @@ def write_boot_initrd(
         for d in sorted(dirs):
             cpio.add_tar_member(TarHeader(d, DIR, 0o755, mtime=epoch), None)
         data = busybox.read_bytes()
+        if not is_static_elf(data):
+            raise MissingToolError(
+                f"{busybox} is not a static busybox (the boot initrd has no libraries); "
+                "install the Debian package busybox-static"
+            )
         cpio.add_tar_member(TarHeader("bin/busybox", REG, 0o755, size=len(data), mtime=epoch), data)
         cpio.add_tar_member(
             TarHeader("etc/modules", REG, 0o644, size=len(listing), mtime=epoch), listing

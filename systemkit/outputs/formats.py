@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
@@ -18,6 +18,7 @@ import attrs
 
 from systemkit.assemble.tarstream import (
     DEFAULT_MTIME,
+    LOCATION,
     REG,
     SOURCE,
     TarHeader,
@@ -88,26 +89,43 @@ class InitrdCheckpoint:
 class InitrdResult:
     cmdline: str
     checkpoint: InitrdCheckpoint | None = None
+    checkpoints: dict[int, InitrdCheckpoint] = attrs.Factory(dict)
+    """The writers' state at each of the ``marks`` found (by index)."""
 
 
 def split_initrd(
-    tar_path: Path, kernel_out: Path, initrd_out: Path, ucode_out: Path
+    tar_path: Path,
+    kernel_out: Path,
+    initrd_out: Path,
+    ucode_out: Path,
+    marks: Sequence[str] = (),
 ) -> InitrdResult:
     """Read the filesystem tar once: write the kernel, the gzip'd cpio (padded to 4 bytes) and
     the microcode cpio (``ucode_out`` is removed when there is none); return the cmdline and
     the writers' state at the start of the files section.
+
+    ``marks`` are resume points (``services[2]`` ..., ``files``: the ``LINUXKIT.location`` of
+    the first member of a part of the stream); the writers' state just before each one is
+    returned too, by index, so a later build can resume there.
 
     Raises :class:`OutputError` if the tar has no ``boot/kernel``.
     """
     cmdline = b""
     found_kernel = found_ucode = False
     checkpoint: InitrdCheckpoint | None = None
+    index = {mark: i for i, mark in enumerate(marks) if mark != "files"}
+    files_mark = list(marks).index("files") if "files" in marks else None
+    checkpoints: dict[int, InitrdCheckpoint] = {}
     with tar_path.open("rb") as src, initrd_out.open("wb") as raw:
         gz = ParallelGzipWriter(raw, level=GZIP_LEVEL)
         try:
             cpio = NewcWriter(gz)
             for hdr, body in iter_tar(src):
                 name = hdr.name
+                if index:
+                    at = index.pop(hdr.pax.get(LOCATION, ""), None)
+                    if at is not None and hdr.pax.get(SOURCE) != FILES_SOURCE:
+                        checkpoints[at] = InitrdCheckpoint(gz.checkpoint(), *cpio.state)
                 if checkpoint is None and hdr.pax.get(SOURCE) == FILES_SOURCE:
                     checkpoint = InitrdCheckpoint(gz.checkpoint(), *cpio.state)
                 if name == "boot/kernel":
@@ -126,6 +144,8 @@ def split_initrd(
                     cpio.add_tar_member(hdr, body)
             if checkpoint is None:
                 checkpoint = InitrdCheckpoint(gz.checkpoint(), *cpio.state)
+            if files_mark is not None:
+                checkpoints[files_mark] = checkpoint
             cpio.close()
         except BaseException:
             gz.abort()
@@ -136,7 +156,7 @@ def split_initrd(
         raise OutputError("the system has no kernel (boot/kernel), which this format needs")
     if not found_ucode:
         ucode_out.unlink(missing_ok=True)
-    return InitrdResult(cmdline.decode("utf-8", "surrogateescape"), checkpoint)
+    return InitrdResult(cmdline.decode("utf-8", "surrogateescape"), checkpoint, checkpoints)
 
 
 def resume_initrd(
@@ -178,14 +198,21 @@ class InitrdParts:
     ucode: Path | None
     cmdline: str
     checkpoint: InitrdCheckpoint | None = None
+    checkpoints: dict[int, InitrdCheckpoint] = attrs.Factory(dict)
+    """The writers' state at each resume point asked for (see :func:`split_initrd`)."""
 
 
-def initrd_parts(tar_path: Path, outs: AtomicOutputs) -> InitrdParts:
+def initrd_parts(tar_path: Path, outs: AtomicOutputs, marks: Sequence[str] = ()) -> InitrdParts:
     """Split the filesystem tar into kernel, gzip'd cpio, ucode and cmdline (one pass)."""
     kernel, gz, ucode = outs.scratch("kernel"), outs.scratch("initrd"), outs.scratch("ucode")
-    result = split_initrd(tar_path, kernel, gz, ucode)
+    result = split_initrd(tar_path, kernel, gz, ucode, marks)
     return InitrdParts(
-        kernel, gz, ucode if ucode.exists() else None, result.cmdline, result.checkpoint
+        kernel,
+        gz,
+        ucode if ucode.exists() else None,
+        result.cmdline,
+        result.checkpoint,
+        result.checkpoints,
     )
 
 

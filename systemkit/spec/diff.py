@@ -74,7 +74,31 @@ def _walk(a: Any, b: Any, path: str) -> Iterator[Change]:
                 else:
                     yield from _walk(ka[k], kb[k], sub)
             return
+        if a and b:
+            yield from _walk_items(a, b, path)
+            return
     yield Change("~", path, old=a, new=b)
+
+
+def _walk_items(a: list[Any], b: list[Any], path: str) -> Iterator[Change]:
+    """Lists compared item by item: ``- $.init[1]`` (index in A), ``+ $.init[4]`` (index in
+    B), ``~`` for an item replaced by one other item; never two whole arrays."""
+    import difflib
+
+    ja = [_show(x) for x in a]
+    jb = [_show(x) for x in b]
+    matcher = difflib.SequenceMatcher(None, ja, jb, autojunk=False)
+    for op, i1, i2, j1, j2 in matcher.get_opcodes():
+        if op == "equal":
+            continue
+        if op == "replace" and i2 - i1 == j2 - j1:
+            for i, j in zip(range(i1, i2), range(j1, j2), strict=True):
+                yield from _walk(a[i], b[j], f"{path}[{j}]")
+            continue
+        for i in range(i1, i2):
+            yield Change("-", f"{path}[{i}]", old=a[i])
+        for j in range(j1, j2):
+            yield Change("+", f"{path}[{j}]", new=b[j])
 
 
 def diff_specs(a: Spec, b: Spec) -> list[Change]:

@@ -81,8 +81,14 @@ def check_selected(
     found = group_findings(per_system)
     syntax_error = any(f.diagnostic.code == "SK051" for f in found)
     if mypy and not syntax_error:
+        from systemkit.check.engine import merge_mypy
         from systemkit.check.mypy_run import run_mypy
 
-        found += [Finding(d) for d in finish(run_mypy(path))]
+        # merge_mypy keeps the findings in place (a mypy error at one's place goes into its
+        # hint) and appends the others
+        merged = merge_mypy([f.diagnostic for f in found], finish(run_mypy(path)))
+        found = [
+            Finding(d, found[i].systems if i < len(found) else ()) for i, d in enumerate(merged)
+        ]
         found.sort(key=lambda f: f.diagnostic.sort_key())
     return found, len(names)

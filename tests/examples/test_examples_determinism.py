@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-EXAMPLES = ("minimal", "sshd", "docker-host", "wireguard", "variants", "composition")
+EXAMPLES = ("minimal", "sshd", "docker-host", "wireguard", "variants", "composition", "lab")
 
 SCRIPT = """
 import sys
@@ -49,7 +49,7 @@ def test_examples_lower_to_identical_bytes_across_processes(tmp_path: Path) -> N
     first = lower_all("0", REPO, home)
     second = lower_all("4242", tmp_path, home)
     third = lower_all("random", REPO, home)
-    # Every system was lowered: 4 one-system examples, composition has 2, variants 10.
-    assert first.count(b"\n== ") + 1 == 4 + 2 + 10
+    # Every system was lowered: 5 one-system examples, composition has 2, variants 10.
+    assert first.count(b"\n== ") + 1 == 5 + 2 + 10
     assert hashlib.sha256(first).hexdigest() == hashlib.sha256(second).hexdigest()
     assert first == second == third

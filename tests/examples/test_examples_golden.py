@@ -29,7 +29,7 @@ from systemkit.spec.codec import spec_bytes
 
 REPO = Path(__file__).resolve().parents[2]
 GOLDEN_DIR = REPO / "tests" / "golden"
-EXAMPLES = ("minimal", "sshd", "docker-host", "wireguard", "variants", "composition")
+EXAMPLES = ("minimal", "sshd", "docker-host", "wireguard", "variants", "composition", "lab")
 """The examples this suite covers (examples/hello is tested with its images)."""
 LoadExample = Callable[[str], dict[str, System]]
 UPDATE = os.environ.get("SYSTEMKIT_UPDATE_GOLDEN") == "1"

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-EXAMPLES = ("minimal", "sshd", "docker-host", "wireguard", "variants", "composition")
+EXAMPLES = ("minimal", "sshd", "docker-host", "wireguard", "variants", "composition", "lab")
 
 
 def mypy(files: list[Path], path: list[Path]) -> tuple[int, str]:

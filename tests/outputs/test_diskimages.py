@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from systemkit.outputs import FORMATS, NEEDS_KERNEL
-from systemkit.outputs.bootinitrd import _module_closure
+from systemkit.outputs.bootinitrd import _module_closure, is_static_elf
 from systemkit.outputs.diskimages import (
     DISK_FORMATS,
     derived_uuid,
@@ -184,3 +184,9 @@ def test_unpacking_stays_inside_and_later_members_win(tmp_path: Path) -> None:
     assert (root / "etc/x").stat().st_mtime == 1000
     assert (root / "etc").stat().st_mtime == 1492533000  # not in the tar: the build's time
     assert root.stat().st_mtime == 1492533000
+
+
+def test_the_boot_initrd_needs_a_static_busybox() -> None:
+    assert is_static_elf(Path("/bin/busybox").read_bytes())  # Debian busybox-static
+    assert not is_static_elf(Path(sys.executable).resolve().read_bytes())  # dynamic
+    assert not is_static_elf(b"#!/bin/sh\n")

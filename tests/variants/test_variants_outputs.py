@@ -93,3 +93,18 @@ def test_matrix_refuses_names_that_collide() -> None:
         matrix(lambda a, b: System(), a=[1, 2], b=[3], name="{b}")
     assert err.value.diagnostics[0].code == "SK058"
     assert "test_variants_outputs.py" in str(err.value.diagnostics[0].location)
+
+
+def test_check_all_runs_mypy_once_for_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "system.py"
+    path.write_text(
+        "from systemkit import Kernel, System\n"
+        "def variant(n: int) -> System:\n"
+        "    label: str = n\n"  # a type error only mypy sees, reported once for the file
+        "    return System(kernel=Kernel('k:1', cmdline=f'c={label}'))\n"
+        "systems = {f'v{i}': variant(i) for i in range(3)}\n"
+    )
+    res = systemkit_cli("check", str(path), "--all", "--format", "json", timeout=300)
+    found = [json.loads(line) for line in res.stdout.splitlines()]
+    mypy = [f for f in found if f["code"] == "SK000"]
+    assert len(mypy) == 1 and mypy[0]["systems"] == [] and mypy[0]["line"] == 3, found

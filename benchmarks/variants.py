@@ -1,0 +1,249 @@
+"""Benchmark many variants (not a test): builds that share their work, and lowering 1,000.
+
+Part 1: a ``system.py`` of 50 variants (``matrix``) that differ in one file and one service
+(its environment), images in a warm local store, ``--format kernel+initrd``. Measured through
+the CLI, each from an empty build cache, in the same run:
+
+* one full build of one variant (``--system v00``): the baseline;
+* ``build --all -j 1`` and ``build --all -j 2``: total wall time as a ratio to the baseline
+  (target <= 4, aim 2), and the peak RSS of the whole run (every process of it, summed,
+  sampled every 50 ms).
+
+Part 2: a ``system.py`` of 1,000 variants (10 regions x 10 sizes x 10 feature sets):
+``lower FILE --all -o DIR`` against ``lower FILE --system NAME`` of one system, both through
+the CLI (target <= 5x); every file written is compared with the bytes of lowering that system
+alone (in-process for all 1,000, through the CLI for a sample).
+
+Usage: python benchmarks/variants.py [--variants 50] [--mb 120] [--workdir DIR] [--keep]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from benchmarks.build import MB, make_image  # noqa: E402
+from systemkit.images import synth  # noqa: E402
+from systemkit.images.store import ImageStore  # noqa: E402
+
+VARIANTS_PY = """\
+from systemkit import File, Kernel, Onboot, Service, System, matrix
+
+
+def variant(n: int) -> System:
+    return System(
+        kernel=Kernel("bench/kernel:1", cmdline="console=ttyS0", tar="none"),
+        init=["bench/app0:1"],
+        onboot=[Onboot("one", "bench/app1:1")],
+        services=[
+            Service("two", "bench/app2:1"),
+            Service("agent", "bench/agent:1", env={{"PATH": "/bin", "VARIANT": str(n)}}),
+        ],
+        files=[File("/etc/variant", contents=f"variant {{n}}\\n", mode=0o644)],
+    )
+
+
+systems = matrix(variant, n=range({count}), name="v{{n:02d}}")
+"""
+
+THOUSAND_PY = """\
+from systemkit import File, Kernel, Onboot, Service, System, matrix
+
+REGIONS = [f"region{i}" for i in range(10)]
+SIZES = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512]
+FLAGS = [tuple(f"f{j}" for j in range(k)) for k in range(10)]
+
+
+def variant(region: str, size: int, flags: tuple[str, ...]) -> System:
+    return System(
+        kernel=Kernel("linuxkit/kernel:6.12.59", cmdline=f"console=ttyS0 region={region}"),
+        init=["linuxkit/init:b5506cc74a6812dc40982cacfd2f4328f8a4b12a",
+              "linuxkit/runc:9442aa234715e751a16144f1d4ae3fd1a00fd492"],
+        onboot=[Onboot("sysctl", "linuxkit/sysctl:43ac1d39da329c3567fcb9689e5ca99de6d169b6")],
+        services=[
+            Service("getty", "linuxkit/getty:a86d74c8f89be8956330c3b115b0b1f2e09ef6e0",
+                    env={"INSECURE": "true"}),
+            Service("app", "example/app:1", command=["/app", f"--memory={size}M", *flags]),
+        ],
+        files=[File("/etc/region", contents=region + "\\n", mode=0o644)],
+    )
+
+
+systems = matrix(variant, region=REGIONS, size=SIZES, flags=FLAGS,
+                 name=lambda region, size, flags: f"{region}-{size}-{len(flags)}")
+"""
+
+
+def _tree_rss_kb(root: int) -> int:
+    """The resident memory of ``root`` and all its descendants, in KiB."""
+    total = 0
+    todo = [root]
+    while todo:
+        pid = todo.pop()
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+            for task in Path(f"/proc/{pid}/task").iterdir():
+                children = (task / "children").read_text().split()
+                todo.extend(int(c) for c in children)
+        except (OSError, ValueError):
+            continue
+    return total
+
+
+def timed(cmd: list[str], cwd: Path) -> tuple[float, int]:
+    """Run a command; its wall time and the peak RSS of its whole process tree (KiB)."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    t0 = time.monotonic()
+    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    peak = 0
+    stop = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not stop.is_set():
+            peak = max(peak, _tree_rss_kb(proc.pid))
+            stop.wait(0.05)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    out, err = proc.communicate()
+    elapsed = time.monotonic() - t0
+    stop.set()
+    sampler.join()
+    if proc.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed:\n{out.decode()}\n{err.decode()}")
+    return elapsed, peak
+
+
+def systemkit(*args: str) -> list[str]:
+    return [sys.executable, "-m", "systemkit", *args]
+
+
+def build_part(work: Path, count: int, mb: int) -> None:
+    store_dir = work / "store"
+    store = ImageStore(store_dir)
+    print(f"generating {mb} MB of image content in {work} ...", flush=True)
+    per = mb * MB // 3
+    total = sum(
+        make_image(store, f"docker.io/bench/app{i}:1", work / "mirror" / f"app{i}", per, i)
+        for i in range(3)
+    )
+    shutil.rmtree(work / "mirror", ignore_errors=True)
+    kernel = synth.put_image(store, [{"kernel": os.urandom(8 * MB)}])
+    store.tag("docker.io/bench/kernel:1", kernel)
+    agent = synth.put_image(store, [{"bin/agent": os.urandom(200_000)}], config={"Cmd": ["/a"]})
+    store.tag("docker.io/bench/agent:1", agent)
+    src = work / "src"
+    src.mkdir()
+    (src / "system.py").write_text(VARIANTS_PY.format(count=count))
+    common = ["--cache", str(store_dir), "-f", "kernel+initrd", "--quiet"]
+
+    def fresh(name: str) -> Path:
+        shutil.rmtree(store_dir / ".build-cache", ignore_errors=True)
+        out = work / name
+        shutil.rmtree(out, ignore_errors=True)
+        return out
+
+    one, one_rss = timed(
+        systemkit("build", "src/system.py", "--system", "v00", "--dir", str(fresh("one")),
+                  *common),
+        work,
+    )  # fmt: skip
+    runs = {}
+    for jobs in (1, 2):
+        runs[jobs] = timed(
+            systemkit("build", "src/system.py", "--all", "-j", str(jobs), "--dir",
+                      str(fresh(f"all-j{jobs}")), *common),
+            work,
+        )  # fmt: skip
+    same = (work / "one" / "v00-initrd.img").read_bytes() == (
+        work / "all-j2" / "v00" / "v00-initrd.img"
+    ).read_bytes()
+    print(f"\n{count} variants (one file and one service differ), {total / MB:.0f} MB of images,")
+    print("kernel+initrd, warm image store, empty build cache, wall time through the CLI:")
+    print(f"  one full build (v00)        {one:7.2f} s   peak RSS {one_rss / 1024:6.1f} MB")
+    for jobs, (seconds, rss) in runs.items():
+        print(
+            f"  build --all -j {jobs}           {seconds:7.2f} s   peak RSS {rss / 1024:6.1f} MB"
+            f" (all processes)   ratio to one build {seconds / one:5.2f}  (target <= 4, aim 2)"
+        )
+    print(f"  v00 from --all identical to the single build: {same}")
+
+
+def lower_part(work: Path) -> None:
+    src = work / "thousand"
+    src.mkdir()
+    path = src / "system.py"
+    path.write_text(THOUSAND_PY)
+    names = [f"region{r}-{s}-{f}" for r in range(10) for s in (1, 2, 4, 8, 16, 32, 64, 128, 256,
+             512) for f in range(10)]  # fmt: skip
+    one, _ = timed(systemkit("lower", str(path), "--system", names[0], "-o", "one.json"), src)
+    out = src / "specs"
+    many, rss = timed(systemkit("lower", str(path), "--all", "-o", str(out)), src)
+    written = sorted(p.name for p in out.iterdir())
+    assert written == sorted(n + ".json" for n in names), "unexpected files"
+
+    from systemkit.loader import load
+    from systemkit.model.lower import lower
+    from systemkit.spec.codec import spec_bytes
+
+    systems = load(path)
+    identical = sum(
+        (out / f"{n}.json").read_bytes() == spec_bytes(lower(systems[n], base_dir=src, name=n).spec)
+        for n in names
+    )
+    sample = random.Random(0).sample(names, 3)
+    for n in sample:
+        res = subprocess.run(
+            systemkit("lower", str(path), "--system", n),
+            capture_output=True,
+            check=True,
+            env={**os.environ, "PYTHONPATH": str(REPO)},
+        )
+        assert res.stdout == (out / f"{n}.json").read_bytes(), n
+    print(
+        f"\n1,000 variants: lower --all -o DIR {many:6.2f} s (peak RSS {rss / 1024:.0f} MB), "
+        f"one system through the CLI {one:6.2f} s: ratio {many / one:5.2f}  (target <= 5)"
+    )
+    print(
+        f"  files byte-identical to lowering each system alone: {identical} of {len(names)} "
+        f"(in-process), {len(sample)} of {len(sample)} sampled through the CLI"
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--variants", type=int, default=50)
+    parser.add_argument("--mb", type=int, default=120, help="image content to generate (MB)")
+    parser.add_argument("--workdir", type=Path, default=None)
+    parser.add_argument("--keep", action="store_true", help="keep the work directory")
+    parser.add_argument("--only", choices=("build", "lower"), help="run one part")
+    opts = parser.parse_args()
+    work = opts.workdir or Path(tempfile.mkdtemp(prefix="sk-variants-"))
+    work.mkdir(parents=True, exist_ok=True)
+    try:
+        if opts.only != "lower":
+            build_part(work, opts.variants, opts.mb)
+        if opts.only != "build":
+            lower_part(work)
+    finally:
+        if not opts.keep and opts.workdir is None:
+            shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,120 @@
+"""The build cache's resume points: a variant that differs in one container and one file
+copies the prefix an earlier build left and builds only the rest, to the same bytes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from systemkit.backends import build
+from systemkit.backends.base import BuildRequest
+from systemkit.backends.buildcache import BuildCache, parse_size
+from systemkit.backends.native import NativeBackend
+from systemkit.images import synth
+from systemkit.images.store import ImageStore
+from systemkit.spec.types import FileSpec, ImageSpec, KernelSpec, Spec
+from tests.support.cli import systemkit_cli
+
+ALL = ("tar", "kernel+initrd", "tar-kernel-initrd")
+
+
+def _store(root: Path) -> Path:
+    store = ImageStore(root)
+    store.tag("docker.io/t/kernel:1", synth.put_image(store, [{"kernel": b"K" * 4096}]))
+    store.tag(
+        "docker.io/t/init:1",
+        synth.put_image(store, [{"sbin/init": b"I" * 70000, "bin/sh": b"S" * 300}]),
+    )
+    store.tag(
+        "docker.io/t/app:1",
+        synth.put_image(store, [{"bin/app": b"A" * 50000}], config={"Cmd": ["/bin/app"]}),
+    )
+    store.tag(
+        "docker.io/t/other:1",
+        synth.put_image(store, [{"bin/other": b"O" * 9000}], config={"Cmd": ["/bin/other"]}),
+    )
+    return root
+
+
+def variant(i: int, setup: str = "x", name: str = "web") -> Spec:
+    return Spec(
+        kernel=KernelSpec(image="docker.io/t/kernel:1", cmdline="console=ttyS0", tar="none"),
+        init=["docker.io/t/init:1"],
+        onboot=[ImageSpec(name="setup", image="docker.io/t/app:1", command=["/bin/app", setup])],
+        services=[
+            ImageSpec(name="other", image="docker.io/t/other:1"),
+            ImageSpec(name=name, image="docker.io/t/app:1", command=["/bin/app", f"--id={i}"]),
+        ],
+        files=[FileSpec(path="etc/motd", contents=f"variant {i}\n", mode="0644")],
+    )
+
+
+def _build(spec: Spec, store: Path, out: Path, formats: tuple[str, ...]) -> tuple[list[Path], str]:
+    lines: list[str] = []
+    out.mkdir()
+    paths = build(
+        spec,
+        base_dir=out,
+        formats=formats,
+        out_dir=out,
+        cache_dir=store,
+        arch="amd64",
+        progress=lambda m: lines.append(str(m)),
+    )
+    return paths, "\n".join(lines)
+
+
+def _full(spec: Spec, store: Path, out: Path, formats: tuple[str, ...]) -> list[Path]:
+    out.mkdir()
+    request = BuildRequest(
+        spec=spec, base_dir=out, formats=formats, out_dir=out, cache_dir=store, arch="amd64"
+    )
+    return NativeBackend(use_cache=False).build(request)
+
+
+@pytest.mark.parametrize("formats", [ALL, ("kernel+initrd",)])
+def test_a_variant_resumes_at_the_container_that_differs(
+    tmp_path: Path, formats: tuple[str, ...]
+) -> None:
+    store = _store(tmp_path / "store")
+    _, log = _build(variant(0), store, tmp_path / "v0", formats)
+    assert "Reusing" not in log
+    cases = [
+        (variant(1), "up to services[1]"),  # the last service and the file differ
+        (variant(2, setup="y"), "up to onboot[0]"),  # the first container differs
+    ]
+    for n, (spec, where) in enumerate(cases):
+        got, log = _build(spec, store, tmp_path / f"r{n}", formats)
+        assert f"Reusing the unchanged part of an earlier build ({where})" in log
+        expected = _full(spec, store, tmp_path / f"f{n}", formats)
+        assert [p.name for p in got] == [p.name for p in expected]
+        for a, b in zip(got, expected, strict=True):
+            assert a.read_bytes() == b.read_bytes(), a.name
+    # a renamed container changes every container's uid: nothing is reused
+    _, log = _build(variant(3, name="www"), store, tmp_path / "renamed", formats)
+    assert "Reusing" not in log
+
+
+def test_cache_builds_and_prune(tmp_path: Path) -> None:
+    store = _store(tmp_path / "store")
+    for i, setup in enumerate(("a", "b", "c")):  # three full builds: three entries
+        _build(variant(i, setup=setup, name=f"s{i}"), store, tmp_path / f"o{i}", ("tar",))
+    cache = BuildCache(store / ".build-cache")
+    assert len(cache.entries()) == 3
+    res = systemkit_cli("cache", "builds", "--cache", str(store))
+    assert res.returncode == 0 and "3 entries" in res.stdout
+    res = systemkit_cli("cache", "prune", "--keep", "1", "--cache", str(store))
+    assert res.returncode == 0 and "removed 2 build cache entries" in res.stdout
+    assert len(cache.entries()) == 1
+    res = systemkit_cli("cache", "prune", "--cache", str(store))
+    assert res.returncode == 0 and cache.entries() == []
+    assert [r.name for r in (store / ".build-cache" / ".index").iterdir()] == []
+    assert parse_size("2G") == 2 << 30 and parse_size("500M") == 500 << 20
+
+
+def test_builds_prune_to_the_size_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = _store(tmp_path / "store")
+    monkeypatch.setenv("SYSTEMKIT_BUILD_CACHE_SIZE", "1K")  # smaller than any entry
+    _build(variant(0), store, tmp_path / "o", ("tar",))
+    assert BuildCache(store / ".build-cache").entries() == []
