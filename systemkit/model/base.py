@@ -61,8 +61,9 @@ class Located:
             setattr(cls, "__init__", lenient(cls, init))  # noqa: B010
 
     def __attrs_post_init__(self) -> None:
+        # The arguments were screened against the declared types before attrs' __init__ ran
+        # (model/construct.py), so the fields hold values of their types.
         object.__setattr__(self, "_location", caller_location(self))
-        check_field_types(self)
 
     @property
     def location(self) -> Location | None:

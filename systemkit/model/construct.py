@@ -70,6 +70,16 @@ class Param:
 
 
 _PARAMS: dict[type, list[Param]] = {}
+_SHAPES: dict[type, tuple[list[Param], dict[str, Param]]] = {}
+
+
+def _shape(cls: type) -> tuple[list[Param], dict[str, Param]]:
+    """(positional parameters, every parameter by name) of ``cls`` (cached)."""
+    found = _SHAPES.get(cls)
+    if found is None:
+        ps = params(cls)
+        found = _SHAPES[cls] = ([p for p in ps if not p.kw_only], {p.name: p for p in ps})
+    return found
 
 
 def params(cls: type) -> list[Param]:
@@ -262,10 +272,9 @@ def screen(
     cls: type, obj: object, args: tuple[Any, ...], kwargs: dict[str, Any]
 ) -> tuple[list[Any], dict[str, Any]]:
     """The arguments of a constructor call with every mistake reported and taken out."""
-    ps = params(cls)
+    positional, known = _shape(cls)
     call = _Call(obj)
     name = cls.__name__
-    positional = [p for p in ps if not p.kw_only]
     out_args = list(args)
     if len(out_args) > len(positional):
         shown = ", ".join(p.name for p in positional) or "none"
@@ -277,7 +286,6 @@ def screen(
             "give the other values by keyword, e.g. command=[...]",
         )
         out_args = out_args[: len(positional)]
-    known = {p.name: p for p in ps}
     given = {positional[i].name for i in range(len(out_args))}
     out_kwargs: dict[str, Any] = {}
     for key, value in kwargs.items():
@@ -298,7 +306,7 @@ def screen(
             )
             continue
         out_kwargs[key] = value
-    for p in ps:
+    for p in known.values():
         if p.required and p.name not in given and p.name not in out_kwargs:
             _finding(
                 UNKNOWN_ARGUMENT,
@@ -326,9 +334,14 @@ def screen(
 def _materialise(p: Param, value: Any) -> Any:
     """An iterator given for a list parameter, as a tuple (so it is read once). mypy and pyright
     ask for a list or a tuple; at run time any iterable but a string or a mapping is taken."""
+    if type(value) in _PLAIN:
+        return value
     if isinstance(value, collections.abc.Iterator) and not isinstance(value, str | bytes):
         return tuple(value)
     return value
+
+
+_PLAIN = frozenset((list, tuple, str, int, bool, dict, type(None)))
 
 
 def _fix(
@@ -348,7 +361,7 @@ def _fix(
         return p.rescue(value)
     if not p.required:
         return p.default
-    return value  # a required field: its own type check replaces it
+    return str(value)  # a required field (a name, a path): its text, so the rest still works
 
 
 def _fix_items(
