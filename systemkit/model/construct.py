@@ -183,6 +183,10 @@ def compile_check(tp: Any) -> Check:
         check = lambda v: isinstance(v, collections.abc.Mapping)  # noqa: E731
     elif origin is os.PathLike or tp is os.PathLike:
         check = lambda v: isinstance(v, os.PathLike)  # noqa: E731
+    elif isinstance(tp, type) and attrs.has(tp) and not _is_model(tp):
+        # a plain spec value (Resources, Memory, Interface ...): its fields are checked too
+        cls = tp
+        check = lambda v: isinstance(v, cls) and _bad_field(v) is None  # noqa: E731
     elif isinstance(tp, type):
         cls = tp
         check = lambda v: isinstance(v, cls)  # noqa: E731
@@ -190,6 +194,22 @@ def compile_check(tp: Any) -> Check:
         check = _always
     _CHECKS[tp] = check
     return check
+
+
+def _bad_field(value: Any) -> tuple[str, Any, Any] | None:
+    """The first field of a plain spec value whose value does not have its type:
+    (dotted path, the field's type, the value), searched depth first."""
+    hints = typing.get_type_hints(type(value))
+    for f in attrs.fields(type(value)):
+        item = getattr(value, f.name)
+        tp = hints[f.name]
+        if compile_check(tp)(item):
+            continue
+        inner = _bad_field(item) if attrs.has(type(item)) else None
+        if inner is not None:
+            return (f"{f.name}.{inner[0]}", inner[1], inner[2])
+        return (f.name, tp, item)
+    return None
 
 
 def _always(_value: object) -> bool:
@@ -351,9 +371,13 @@ def _fix(
     if p.items is not None and isinstance(value, list | tuple):
         return _fix_items(p, value, call, position=position, keyword=keyword)
     where = argument_location(call.where, keyword=keyword, position=position)
+    what, expected, bad = p.name, p.hint, value
+    inner = _bad_field(value) if attrs.has(type(value)) and not _is_model(type(value)) else None
+    if inner is not None:  # name the innermost field: resources.memory.limit
+        what, expected, bad = f"{p.name}.{inner[0]}", inner[1], inner[2]
     _finding(
         TYPE_ERROR,
-        f"{p.name} must be {describe(p.hint)}, got {type(value).__name__} {_short(value)}",
+        f"{what} must be {describe(expected)}, got {type(bad).__name__} {_short(bad)}",
         where,
         _type_hint(p, value),
     )
