@@ -312,6 +312,8 @@ RULES: tuple[Rule, ...] = (
         "given is an error, never an empty line in the image; a syntax error names its line.",
         _py('system = System(files=[File.template("/etc/motd", "Hi {{ host }}\\n")])'),
         _py('system = System(files=[File.template("/etc/motd", "Hi {{ host }}\\n", host="a")])'),
+        python_only="`File.template` renders in Python; LinuxKit YAML has only the rendered "
+        "`contents`",
     ),
     # --- names --------------------------------------------------------------------------------
     _r(
