@@ -18,6 +18,7 @@ from types import ModuleType
 
 from systemkit.cli.common import UsageError
 from systemkit.diagnostics import SystemkitError, UserError
+from systemkit.version import __version__
 
 COMMANDS = (
     "lower",
@@ -31,6 +32,7 @@ COMMANDS = (
     "ls",
     "images",
     "lock",
+    "explain",
 )
 """Subcommand modules, in the order ``--help`` lists them."""
 
@@ -46,8 +48,6 @@ def _module(name: str) -> ModuleType | None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from systemkit import __version__
-
     parser = argparse.ArgumentParser(
         prog="systemkit",
         description=(
