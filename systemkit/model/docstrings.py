@@ -16,7 +16,7 @@ from pathlib import Path
 
 import attrs
 
-from systemkit.model import containers, parts, system
+from systemkit.model import containers, oci, parts, system
 from systemkit.spec import types as st
 
 DOCUMENTED: dict[type, type] = {
@@ -31,6 +31,25 @@ DOCUMENTED: dict[type, type] = {
     parts.Mount: st.MountSpec,
     parts.Device: st.DeviceSpec,
     parts.Runtime: st.RuntimeSpec,
+    **{
+        cls: cls.SPEC
+        for cls in (
+            oci.IDMapping,
+            oci.DeviceCgroup,
+            oci.Memory,
+            oci.CPU,
+            oci.Pids,
+            oci.WeightDevice,
+            oci.ThrottleDevice,
+            oci.BlockIO,
+            oci.HugepageLimit,
+            oci.InterfacePriority,
+            oci.Network,
+            oci.Resources,
+            oci.Interface,
+            oci.BindNS,
+        )
+    },
 }
 """Model classes whose parameters are spec fields, with the spec class that documents them."""
 
