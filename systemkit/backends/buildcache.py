@@ -36,6 +36,7 @@ from systemkit.outputs.formats import InitrdCheckpoint, InitrdParts, copy_range
 from systemkit.outputs.pgzip import GzipState
 from systemkit.spec.codec import canonical_json, to_data
 from systemkit.spec.types import Spec
+from systemkit.version import __version__
 
 VERSION = 6
 KEEP = 4
@@ -82,8 +83,6 @@ def _names(spec: Spec) -> list[list[str]]:
 def point_keys(spec: Spec, images: dict[str, str], arch: str | None) -> list[str]:
     """The key of every resume point of ``spec`` (each container, then ``files``): what the
     stream before that point depends on (see the module doc)."""
-    from systemkit import __version__
-
     data = to_data(attrs.evolve(spec, files=[]))
     entries = [
         (section, item)

@@ -17,6 +17,7 @@ from types import ModuleType
 
 from systemkit.cli.common import UsageError
 from systemkit.diagnostics import SystemkitError, UserError
+from systemkit.version import __version__
 
 COMMANDS = (
     "lower",
@@ -46,8 +47,6 @@ def _module(name: str) -> ModuleType | None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from systemkit import __version__
-
     parser = argparse.ArgumentParser(
         prog="systemkit",
         description=(

@@ -8,23 +8,48 @@ import attrs
 
 from systemkit import validate
 from systemkit.model.base import ListOf, Located, problem, to_tuple
+from systemkit.model.oci import (
+    CPU,
+    BindNS,
+    BlockIO,
+    DeviceCgroup,
+    HugepageLimit,
+    IDMapping,
+    Interface,
+    InterfacePriority,
+    Memory,
+    Network,
+    OciValue,
+    Pids,
+    Resources,
+    ThrottleDevice,
+    WeightDevice,
+)
 from systemkit.spec import types as st
 
-# Plain value types of the spec are used unchanged in the model.
-IDMapping = st.IDMapping
-Interface = st.Interface
-BindNS = st.BindNS
-Resources = st.Resources
-Memory = st.Memory
-CPU = st.CPU
-Pids = st.Pids
-BlockIO = st.BlockIO
-WeightDevice = st.WeightDevice
-ThrottleDevice = st.ThrottleDevice
-HugepageLimit = st.HugepageLimit
-Network = st.Network
-InterfacePriority = st.InterfacePriority
-DeviceCgroup = st.DeviceCgroup
+__all__ = [
+    "CPU",
+    "Bind",
+    "BindNS",
+    "BlockIO",
+    "Device",
+    "DeviceCgroup",
+    "HugepageLimit",
+    "IDMapping",
+    "Interface",
+    "InterfacePriority",
+    "Memory",
+    "Mount",
+    "Network",
+    "OciValue",
+    "Pids",
+    "Resources",
+    "Rlimit",
+    "Runtime",
+    "ThrottleDevice",
+    "Tmpfs",
+    "WeightDevice",
+]
 
 
 def _opt_strs(value: ListOf[str] | None) -> tuple[str, ...] | None:
@@ -115,8 +140,8 @@ class Mount(Located):
             type=self.type,
             source=self.source,
             options=None if self.options is None else list(self.options),
-            uid_mappings=None if self.uid_mappings is None else list(self.uid_mappings),
-            gid_mappings=None if self.gid_mappings is None else list(self.gid_mappings),
+            uid_mappings=_specs(self.uid_mappings),
+            gid_mappings=_specs(self.gid_mappings),
         )
 
 
@@ -180,10 +205,14 @@ class Runtime(Located):
             cgroups=_list(self.cgroups),
             mounts=None if self.mounts is None else [m.to_spec() for m in self.mounts],
             mkdir=_list(self.mkdir),
-            interfaces=_list(self.interfaces),
-            bind_ns=self.bind_ns,
+            interfaces=_specs(self.interfaces),
+            bind_ns=None if self.bind_ns is None else self.bind_ns.to_spec(),
             namespace=self.namespace,
         )
+
+
+def _specs(values: tuple[OciValue, ...] | None) -> list[Any] | None:
+    return None if values is None else [v.to_spec() for v in values]
 
 
 def _list(value: tuple[Any, ...] | None) -> list[Any] | None:
