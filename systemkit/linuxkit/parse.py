@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import difflib
 import json
-import os
 import re
 import typing
 from collections.abc import Callable
@@ -51,7 +50,7 @@ from systemkit.linuxkit.yamlcore import (
     compose,
     scalar_value,
 )
-from systemkit.location import Location
+from systemkit.location import Location, display_path
 from systemkit.spec import types as st
 from systemkit.spec.lowered import Lowered
 
@@ -599,11 +598,7 @@ def parse_yaml(
 
 
 def _display(path: Path) -> str:
-    try:
-        rel = os.path.relpath(path)
-    except ValueError:
-        return str(path)
-    return str(path) if rel.startswith(".." + os.sep + "..") else rel
+    return display_path(path)
 
 
 def parse_files(paths: list[Path], *, cwd: Path | None = None, lenient: bool = False) -> Lowered:

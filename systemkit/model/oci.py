@@ -44,7 +44,13 @@ class OciValue(Located):
 
 @attrs.frozen
 class IDMapping(OciValue):
-    """A user-namespace id mapping (OCI ``LinuxIDMapping``)."""
+    """A user-namespace id mapping (OCI ``LinuxIDMapping``).
+
+    Args:
+        host_id: first id on the host (LinuxKit ``hostID``)
+        container_id: first id in the container (LinuxKit ``containerID``)
+        size: number of ids mapped
+    """
 
     SPEC = st.IDMapping
 
@@ -55,7 +61,15 @@ class IDMapping(OciValue):
 
 @attrs.frozen
 class DeviceCgroup(OciValue):
-    """A device cgroup rule (``resources.devices``)."""
+    """A device cgroup rule (``resources.devices``).
+
+    Args:
+        allow: allow (true) or deny (false)
+        type: `a`, `c` or `b`
+        major: major number (absent: any)
+        minor: minor number (absent: any)
+        access: any of `r`, `w`, `m`
+    """
 
     SPEC = st.DeviceCgroup
 
@@ -68,7 +82,17 @@ class DeviceCgroup(OciValue):
 
 @attrs.frozen
 class Memory(OciValue):
-    """Memory limits (``resources.memory``)."""
+    """Memory limits (``resources.memory``).
+
+    Args:
+        limit: memory limit in bytes
+        reservation: soft limit in bytes
+        swap: memory+swap limit in bytes
+        kernel: kernel memory limit in bytes
+        kernel_tcp: kernel TCP buffer limit in bytes (LinuxKit ``kernelTCP``)
+        swappiness: swappiness (0-100)
+        disable_oom_killer: disable the OOM killer (LinuxKit ``disableOOMKiller``)
+    """
 
     SPEC = st.Memory
 
@@ -83,7 +107,17 @@ class Memory(OciValue):
 
 @attrs.frozen
 class CPU(OciValue):
-    """CPU limits (``resources.cpu``)."""
+    """CPU limits (``resources.cpu``).
+
+    Args:
+        shares: relative CPU weight
+        quota: CPU time per period, microseconds
+        period: CFS period, microseconds
+        realtime_runtime: realtime runtime, microseconds (LinuxKit ``realtimeRuntime``)
+        realtime_period: realtime period, microseconds (LinuxKit ``realtimePeriod``)
+        cpus: CPUs allowed, e.g. `0-1`
+        mems: memory nodes allowed, e.g. `0`
+    """
 
     SPEC = st.CPU
 
@@ -98,7 +132,11 @@ class CPU(OciValue):
 
 @attrs.frozen
 class Pids(OciValue):
-    """Process-count limit (``resources.pids``)."""
+    """Process-count limit (``resources.pids``).
+
+    Args:
+        limit: maximum number of processes
+    """
 
     SPEC = st.Pids
 
@@ -107,7 +145,14 @@ class Pids(OciValue):
 
 @attrs.frozen
 class WeightDevice(OciValue):
-    """A per-device block IO weight."""
+    """A per-device block IO weight.
+
+    Args:
+        major: major number
+        minor: minor number
+        weight: weight
+        leaf_weight: leaf weight (LinuxKit ``leafWeight``)
+    """
 
     SPEC = st.WeightDevice
 
@@ -119,7 +164,13 @@ class WeightDevice(OciValue):
 
 @attrs.frozen
 class ThrottleDevice(OciValue):
-    """A per-device block IO rate limit."""
+    """A per-device block IO rate limit.
+
+    Args:
+        major: major number
+        minor: minor number
+        rate: bytes or operations per second
+    """
 
     SPEC = st.ThrottleDevice
 
@@ -138,7 +189,17 @@ def _throttle_devices(value: ListOf[ThrottleDevice] | None) -> tuple[ThrottleDev
 
 @attrs.frozen
 class BlockIO(OciValue):
-    """Block IO limits (``resources.blockio``)."""
+    """Block IO limits (``resources.blockio``).
+
+    Args:
+        weight: block IO weight
+        leaf_weight: leaf weight (LinuxKit ``leafWeight``)
+        weight_device: per-device weights (LinuxKit ``weightDevice``)
+        throttle_read_bps_device: per-device read bytes/s (LinuxKit ``throttleReadBpsDevice``)
+        throttle_write_bps_device: per-device write bytes/s (LinuxKit ``throttleWriteBpsDevice``)
+        throttle_read_iops_device: per-device read ops/s (LinuxKit ``throttleReadIOPSDevice``)
+        throttle_write_iops_device: per-device write ops/s (LinuxKit ``throttleWriteIOPSDevice``)
+    """
 
     SPEC = st.BlockIO
 
@@ -163,7 +224,12 @@ class BlockIO(OciValue):
 
 @attrs.frozen
 class HugepageLimit(OciValue):
-    """A hugepage limit."""
+    """A hugepage limit.
+
+    Args:
+        page_size: page size (LinuxKit ``pageSize``)
+        limit: limit in bytes
+    """
 
     SPEC = st.HugepageLimit
 
@@ -173,7 +239,12 @@ class HugepageLimit(OciValue):
 
 @attrs.frozen
 class InterfacePriority(OciValue):
-    """A network interface priority."""
+    """A network interface priority.
+
+    Args:
+        name: interface name
+        priority: priority
+    """
 
     SPEC = st.InterfacePriority
 
@@ -187,7 +258,12 @@ def _priorities(value: ListOf[InterfacePriority] | None) -> tuple[InterfacePrior
 
 @attrs.frozen
 class Network(OciValue):
-    """Network class and priorities (``resources.network``)."""
+    """Network class and priorities (``resources.network``).
+
+    Args:
+        class_id: net_cls class id (LinuxKit ``classID``)
+        priorities: interface priorities
+    """
 
     SPEC = st.Network
 
@@ -207,7 +283,17 @@ def _hugepages(value: ListOf[HugepageLimit] | None) -> tuple[HugepageLimit, ...]
 
 @attrs.frozen
 class Resources(OciValue):
-    """OCI ``LinuxResources`` (``resources`` of a container)."""
+    """OCI ``LinuxResources`` (``resources`` of a container).
+
+    Args:
+        devices: device cgroup rules
+        memory: memory limits
+        cpu: CPU limits
+        pids: process-count limit
+        blockio: block IO limits
+        hugepage_limits: hugepage limits (LinuxKit ``hugepageLimits``)
+        network: network class and priorities
+    """
 
     SPEC = st.Resources
 
@@ -226,7 +312,14 @@ class Resources(OciValue):
 
 @attrs.frozen
 class Interface(OciValue):
-    """A network interface prepared before the container starts (``runtime.interfaces``)."""
+    """A network interface prepared before the container starts (``runtime.interfaces``).
+
+    Args:
+        name: interface name inside the container
+        add: interface type to create (veth, wireguard ...)
+        peer: name of the veth peer
+        create_in_root: create in the root namespace, then move (LinuxKit ``createInRoot``)
+    """
 
     SPEC = st.Interface
 
@@ -238,7 +331,17 @@ class Interface(OciValue):
 
 @attrs.frozen
 class BindNS(OciValue):
-    """Paths to bind-mount the container's new namespaces to (``runtime.bindNS``)."""
+    """Paths to bind-mount the container's new namespaces to (``runtime.bindNS``).
+
+    Args:
+        cgroup: cgroup namespace path
+        ipc: ipc namespace path
+        mnt: mount namespace path
+        net: network namespace path
+        pid: pid namespace path
+        user: user namespace path
+        uts: uts namespace path
+    """
 
     SPEC = st.BindNS
 

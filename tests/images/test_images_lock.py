@@ -288,3 +288,25 @@ def test_lower_show_defaults_writes_the_label_out(
     assert svc["capabilities"] == ["CAP_SYS_ADMIN"]  # from the label
     assert svc["binds"] == ["/var/log:/var/log"]  # the system's, replacing the label's
     assert svc["command"] == []
+
+
+def test_lock_all_holds_exactly_the_images_of_every_system(
+    registry: str, project: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    many = project / "many.py"
+    text = (
+        "from systemkit import Onboot, System\n"
+        f"systems = {{\n"
+        f"    'a': System(onboot=[Onboot('a', '{registry}/sklock/app:1')]),\n"
+        f"    'b': System(onboot=[Onboot('b', '{registry}/sklock/{{b}}')]),\n"
+        "}\n"
+    )
+    many.write_text(text.replace("{b}", "svc:1"))
+    cache = str(tmp_path / "c")
+    assert _run(capsys, "lock", str(many), "--all", "--cache", cache)[0] == 0
+    lock = Lock.from_bytes((project / LOCK_FILE).read_bytes())
+    assert sorted(lock.images) == [f"{registry}/sklock/app:1", f"{registry}/sklock/svc:1"]
+    many.write_text(text.replace("{b}", "app:2"))
+    assert _run(capsys, "lock", str(many), "--all", "--cache", cache)[0] == 0
+    lock = Lock.from_bytes((project / LOCK_FILE).read_bytes())
+    assert sorted(lock.images) == [f"{registry}/sklock/app:1", f"{registry}/sklock/app:2"]

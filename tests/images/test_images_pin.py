@@ -85,3 +85,23 @@ def test_lock_bytes_are_sorted_and_round_trip() -> None:
     assert sorted(Lock.from_bytes(data).images) == ["example.com/a:1", "example.com/b:1"]
     assert Lock.from_bytes(data).to_bytes() == data
     assert data.endswith(b"}\n")
+
+
+def test_the_recorded_platform_does_not_depend_on_the_machine(tmp_path: Path) -> None:
+    from systemkit.images import synth
+    from systemkit.images.lock import from_store
+    from systemkit.images.store import ImageStore
+
+    store = ImageStore(tmp_path / "s")
+    arm = synth.put_image(store, [{"a": "1"}], arch="arm64", config={"Cmd": ["/arm"]})
+    s390 = synth.put_image(store, [{"a": "2"}], arch="s390x", config={"Cmd": ["/s390"]})
+    amd = synth.put_image(store, [{"a": "3"}], arch="amd64", config={"Cmd": ["/amd"]})
+    store.tag("example.com/multi:1", synth.put_index(store, [arm, s390, amd]))
+    store.tag("example.com/noamd:1", synth.put_index(store, [s390, arm]))
+    multi = from_store(store, "example.com/multi:1", None)
+    assert multi is not None and multi.platform == "linux/amd64"
+    assert multi.config["Cmd"] == ["/amd"]
+    noamd = from_store(store, "example.com/noamd:1", None)
+    assert noamd is not None and noamd.platform == "linux/arm64"  # the first, sorted
+    asked = from_store(store, "example.com/multi:1", "s390x")
+    assert asked is not None and asked.config["Cmd"] == ["/s390"]
