@@ -7,6 +7,9 @@ descriptions come from the spec classes' attrs field metadata (``key``, ``doc``)
 ``systemkit/spec/types.py``; the types from the model classes' constructors. The tables are
 written between two marker lines of docs/model.md; the rest of the page is left alone.
 
+It also writes the ``Args:`` section of each model class's docstring from the same field docs
+(:mod:`systemkit.model.docstrings`), which editors show on hover and in signature help.
+
 Usage::
 
     python3 scripts/gen_model_docs.py           # rewrite docs/model.md
@@ -33,6 +36,7 @@ sys.path.insert(0, str(REPO))
 from systemkit import model  # noqa: E402
 from systemkit.capabilities import CapabilityName  # noqa: E402
 from systemkit.linuxkit.fields import SYSTEMKIT_ONLY, dropped_by_linuxkit  # noqa: E402
+from systemkit.model import docstrings  # noqa: E402
 from systemkit.spec import types as st  # noqa: E402
 from systemkit.validate import VALUE_RULES  # noqa: E402
 
@@ -212,10 +216,14 @@ def main(argv: list[str] | None = None) -> int:
     current = DOC.read_text()
     fresh = updated(current)
     if args.check:
+        stale = docstrings.stale()
+        for path in stale:
+            print(f"{path}: Args: sections out of date", file=sys.stderr)
         if fresh != current:
             print(f"{DOC} is out of date: run python3 scripts/gen_model_docs.py", file=sys.stderr)
             return 1
-        return 0
+        return 1 if stale else 0
+    docstrings.write_all()  # the Args: sections of the model classes' docstrings
     if fresh != current:
         fd, tmp = tempfile.mkstemp(prefix=".model.md.", dir=DOC.parent)
         with os.fdopen(fd, "w") as fh:

@@ -55,8 +55,7 @@ from systemkit.model import (
 from systemkit.spec.lowered import Lowered
 from systemkit.spec.types import Spec
 from systemkit.variants.matrix import matrix
-
-__version__ = "0.1.0"
+from systemkit.version import __version__
 
 
 def build(

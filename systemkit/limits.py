@@ -41,18 +41,23 @@ class LimitExceeded(ValueError):
     """An input is larger or deeper than a limit of this module; the message says which."""
 
 
-_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
-_JSON_BRACKETS = re.compile(rb"[\[\]{}]")
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+_OPENING = frozenset(b"[{")
 
 
-def json_depth(data: bytes) -> int:
+def json_depth(data: bytes, stop: int | None = None) -> int:
     """The deepest nesting of arrays/objects in a JSON text (0 for a scalar), without parsing
-    it (so without recursion). Text that is not JSON gives some number; parsing finds it."""
+    it (so without recursion); with ``stop``, counting ends as soon as the depth exceeds it.
+    Text that is not JSON gives some number; parsing finds it."""
     depth = deepest = 0
-    for match in _JSON_BRACKETS.finditer(_JSON_STRING.sub(b"", data)):
-        if match.group() in b"[{":
+    for char in _JSON_STRING.sub(b"", data).translate(None, _NOT_BRACKETS):
+        if char in _OPENING:
             depth += 1
-            deepest = max(deepest, depth)
+            if depth > deepest:
+                deepest = depth
+                if stop is not None and deepest > stop:
+                    break
         else:
             depth -= 1
     return deepest
@@ -65,7 +70,7 @@ def load_json(data: bytes, what: str, max_bytes: int) -> Any:
     ``what`` in the message."""
     if len(data) > max_bytes:
         raise LimitExceeded(f"{what} is larger than {_size(max_bytes)} (the limit)")
-    if json_depth(data) > MAX_JSON_DEPTH:
+    if json_depth(data, MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
         raise LimitExceeded(f"{what} nests deeper than {MAX_JSON_DEPTH} levels (the limit)")
     try:
         return json.loads(data)

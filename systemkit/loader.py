@@ -20,7 +20,7 @@ from pathlib import Path
 from types import ModuleType, TracebackType
 
 from systemkit.diagnostics import Diagnostic, Severity, UserError, collecting
-from systemkit.location import Location, is_internal
+from systemkit.location import Location, display_path, is_internal
 from systemkit.model.lower import lower
 from systemkit.model.system import System
 from systemkit.spec.lowered import Lowered
@@ -34,7 +34,11 @@ def _user_traceback(tb: TracebackType | None) -> tuple[str, Location | None]:
     frames = [f for f in traceback.extract_tb(tb) if not is_internal(f.filename)]
     text = "".join(traceback.format_list(frames))
     last = frames[-1] if frames else None
-    loc = Location(last.filename, last.lineno or 0, (last.colno or -1) + 1) if last else None
+    loc = (
+        Location(display_path(last.filename), last.lineno or 0, (last.colno or -1) + 1)
+        if last
+        else None
+    )
     return text, loc
 
 
@@ -68,7 +72,7 @@ def _exec_module(path: Path) -> ModuleType:
             )
         ) from None
     except SyntaxError as exc:
-        sloc = Location(str(exc.filename or path), exc.lineno or 0, exc.offset or 0)
+        sloc = Location(display_path(exc.filename or path), exc.lineno or 0, exc.offset or 0)
         raise UserError(
             Diagnostic("SK051", Severity.ERROR, f"syntax error: {exc.msg}", sloc)
         ) from None
@@ -156,7 +160,7 @@ def load(path: str | Path) -> dict[str, System]:
                 "SK054",
                 Severity.ERROR,
                 f"{path} defines no System",
-                Location(str(path), 1, 1),
+                Location(display_path(path), 1, 1),
                 hint="assign one at module level, e.g. `system = System(...)`",
             )
         )

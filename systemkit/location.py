@@ -48,12 +48,13 @@ def is_internal(filename: str) -> bool:
     return path.startswith(_PACKAGE_DIR) or path.startswith(_ATTRS_DIRS)
 
 
-def _display_path(filename: str) -> str:
+def display_path(filename: str | os.PathLike[str]) -> str:
+    """How every finding names a file: relative to the current directory (absolute only when
+    no relative path exists, e.g. another drive)."""
     try:
-        rel = os.path.relpath(filename)
+        return os.path.relpath(filename)
     except ValueError:
-        return filename
-    return filename if rel.startswith(".." + os.sep + "..") else rel
+        return os.fspath(filename)
 
 
 _POSITIONS: dict[CodeType, list[tuple[int | None, int | None, int | None, int | None]]] = {}
@@ -71,7 +72,7 @@ def frame_location(frame: FrameType) -> Location:
     key = (code.co_filename, os.getcwd())
     shown = _DISPLAY.get(key)
     if shown is None:
-        shown = _DISPLAY[key] = _display_path(code.co_filename)
+        shown = _DISPLAY[key] = display_path(code.co_filename)
     return Location(shown, line or frame.f_lineno, col + 1 if col is not None else 0)
 
 

@@ -8,9 +8,6 @@ databases, JSON documents, file sources) are held in memory.
 
 from __future__ import annotations
 
-import hashlib
-import os
-import re
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
@@ -18,15 +15,16 @@ from typing import Any, BinaryIO, Protocol
 import attrs
 
 from systemkit.assemble import ociconfig
+from systemkit.assemble.errors import BuildError
+from systemkit.assemble.files import file_entries
 from systemkit.assemble.filters import (
     RESOLV_SYMLINK,
     Guard,
     Member,
-    canonical,
     image_members,
 )
 from systemkit.assemble.flatten import flatten
-from systemkit.assemble.metadata import metadata_bytes
+from systemkit.assemble.members import dir_member, file_member, tar_prefix
 from systemkit.assemble.ociimage import oci_layout_members
 from systemkit.assemble.tarstream import (
     DEFAULT_MTIME,
@@ -34,70 +32,29 @@ from systemkit.assemble.tarstream import (
     LOCATION,
     REG,
     SOURCE,
-    SYM,
     Body,
     TarHeader,
     TarWriter,
-    go_clean,
     go_join,
-    go_split,
     iter_tar,
 )
+from systemkit.assemble.volumes import bind_volumes, volume_dir, volume_tail
 from systemkit.codes import (
     CONTAINER_CONFIG,
-    FILE_PROBLEM,
     IMAGE_UNAVAILABLE,
     KERNEL_CONTENT,
     NAME_UNUSABLE,
-    VOLUME_PROBLEM,
-    Code,
 )
-from systemkit.diagnostics import Diagnostic, Severity, SystemkitError
+from systemkit.diagnostics import SystemkitError
 from systemkit.progress import Progress, silent, step, warning
 from systemkit.spec.codec import SpecError, from_data, to_data
-from systemkit.spec.types import ImageConfig, ImageSpec, Spec
+from systemkit.spec.types import ImageConfig, ImageSpec, Spec, VolumeSpec
 from systemkit.spec.walk import first_uses
 
+__all__ = ["AssembleResult", "Assembler", "BuildError", "Images", "ResolvedLike", "assemble"]
+
 APK_DB = "lib/apk/db/installed"
-_VOLUME_NAME = re.compile(r"[a-z0-9_-]*")
-FILES_SOURCE = "linuxkit.files"
-VOLUMES_SOURCE = "linuxkit.volumes"
 APK_SOURCE = "LINUXKIT.apkinit"
-
-
-class BuildError(SystemkitError):
-    """The system cannot be assembled (bad content, missing kernel, unusable reference ...).
-
-    Raised with its rule ``code`` (see :mod:`systemkit.codes`), the ``spec_path`` of the part
-    of the spec it is about (``$.onboot[1].image`` ...), the ``detail`` (the message) and, as
-    LinuxKit writes it, ``where`` the part is (``files[2]``): ``str()`` is ``where: detail``.
-    """
-
-    def __init__(
-        self,
-        code: Code,
-        spec_path: str | None,
-        detail: str,
-        *,
-        where: str | None = None,
-        hint: str | None = None,
-    ):
-        super().__init__(f"{where}: {detail}" if where else detail)
-        self.code = code.code
-        self.spec_path = spec_path
-        self.detail = detail
-        self.where = where
-        self.hint = hint
-
-    def diagnostic(self) -> Diagnostic:
-        """The finding, at the spec path (the caller turns that into the user's line)."""
-        return Diagnostic(
-            self.code, Severity.ERROR, self.detail, spec_path=self.spec_path, hint=self.hint
-        )
-
-
-def _file_error(index: int, detail: str) -> BuildError:
-    return BuildError(FILE_PROBLEM, f"$.files[{index}]", detail, where=f"files[{index}]")
 
 
 class ResolvedLike(Protocol):
@@ -144,23 +101,6 @@ class AssembleResult:
     links: list[tuple[str, str, str]] = attrs.Factory(list)
     """Every symlink (path, target, root) as the guard knew it before the files section (all of
     them, not only those leaving their destination: a later member may chain through any)."""
-
-
-def _dir(name: str, source: str, location: str, *, mode: int = 0o755) -> TarHeader:
-    return TarHeader(name, DIR, mode, pax={SOURCE: source, LOCATION: location})
-
-
-def _file(name: str, data: bytes, source: str, location: str, mode: int = 0o644) -> TarHeader:
-    return TarHeader(name, REG, mode, size=len(data), pax={SOURCE: source, LOCATION: location})
-
-
-def tar_prefix(path: str, source: str, location: str) -> Iterator[Member]:
-    """LinuxKit's ``tarPrefix``: one directory member per component of ``path`` (ends in /)."""
-    if not path:
-        return
-    parts = path[:-1].split("/")
-    for i in range(len(parts)):
-        yield _dir("/".join(parts[: i + 1]), source, location), None
 
 
 class Assembler:
@@ -429,22 +369,15 @@ class Assembler:
                     yield hdr, body
         if len(dbs) > 1:
             merged = b"".join(db + b"\n\n" for db in dbs)
-            hdr = _file(APK_DB, merged, APK_SOURCE, "init")
+            hdr = file_member(APK_DB, merged, APK_SOURCE, "init")
             hdr.mtime = 0
             yield from self._guarded([(hdr, merged)])
 
     # -- volumes --------------------------------------------------------------------------------
 
-    def _volume(self, index: int, vol: Any) -> Iterator[Member]:
+    def _volume(self, index: int, vol: VolumeSpec) -> Iterator[Member]:
         location = f"volume[{index}]"
-        if not _VOLUME_NAME.fullmatch(vol.name):
-            raise BuildError(
-                VOLUME_PROBLEM,
-                f"$.volumes[{index}]",
-                f"invalid volume name {vol.name!r} (allowed: a-z 0-9 _ -)",
-                where=location,
-            )
-        base = f"containers/volumes/{vol.name}"
+        base = volume_dir(index, vol)
         lower = base + "/lower/"
         if not vol.image:
             yield from self._guarded(tar_prefix(lower, "empty", location))
@@ -466,12 +399,7 @@ class Assembler:
             yield from self._image(
                 vol.image, prefix=lower, location=location, resolv=RESOLV_SYMLINK
             )
-        yield from self._guarded(
-            [
-                (_dir(base + "/tmp/", VOLUMES_SOURCE, location), None),
-                (_dir(base + "/merged/", VOLUMES_SOURCE, location), None),
-            ]
-        )
+        yield from self._guarded(volume_tail(base, location))
 
     # -- bundles --------------------------------------------------------------------------------
 
@@ -479,42 +407,7 @@ class Assembler:
         data: dict[str, Any] = to_data(entry)
         data.pop("name", None)
         data.pop("image", None)
-        vols = {v.name: v for v in self.spec.volumes}
-        for key in ("binds", "binds.add"):
-            if data.get(key) is None:
-                continue
-            rewritten = []
-            for bind in data[key]:
-                parts = bind.split(":")
-                if len(parts) >= 2 and not parts[0].startswith("/"):
-                    vol = vols.get(parts[0])
-                    if vol is None:
-                        raise BuildError(
-                            VOLUME_PROBLEM,
-                            spec_path,
-                            f"volume {parts[0]!r} is not declared",
-                            where=where,
-                        )
-                    if vol.readonly and (len(parts) < 3 or parts[2] != "ro"):
-                        raise BuildError(
-                            VOLUME_PROBLEM,
-                            spec_path,
-                            f"volume {vol.name!r} is read-only, so its bind must end in ':ro'",
-                            where=where,
-                        )
-                    parts[0] = f"/containers/volumes/{vol.name}/merged"
-                rewritten.append(":".join(parts))
-            data[key] = rewritten
-        for mount in data.get("mounts") or []:
-            vol = vols.get(mount.get("source") or "")
-            if vol is not None and vol.readonly and "ro" not in (mount.get("options") or []):
-                raise BuildError(
-                    VOLUME_PROBLEM,
-                    spec_path,
-                    f"volume {vol.name!r} is read-only, so its mount needs option 'ro'",
-                    where=where,
-                )
-        return data
+        return bind_volumes(data, self.spec.volumes, where, spec_path)
 
     def _label(self, img: ResolvedLike, location: str, spec_path: str) -> dict[str, Any] | None:
         label = img.label
@@ -586,12 +479,12 @@ class Assembler:
             yield from self._guarded(tar_prefix(path + "/", ref, location))
             root = dup[ref]
         members: list[Member] = [
-            (_file(go_join(path, "config.json"), config, ref, location), config)
+            (file_member(go_join(path, "config.json"), config, ref, location), config)
         ]
         if not readonly:
             tmp = go_join(path, "tmp")
-            members.append((_dir(tmp, ref, location), None))
-            members.append((_dir(go_join(path, "rootfs"), ref, location), None))
+            members.append((dir_member(tmp, ref, location), None))
+            members.append((dir_member(go_join(path, "rootfs"), ref, location), None))
             rootfs_mounts: list[dict[str, Any]] = [
                 {"destination": "/" + tmp, "type": "tmpfs", "source": "tmpfs"},
                 {"destination": "/" + tmp, "options": ["remount", "private"]},
@@ -608,7 +501,7 @@ class Assembler:
             ]
         else:
             if found_elsewhere:
-                members.append((_dir(go_join(path, "rootfs"), ref, location), None))
+                members.append((dir_member(go_join(path, "rootfs"), ref, location), None))
             rootfs_mounts = [
                 {
                     "destination": "/" + go_join(path, "rootfs"),
@@ -618,99 +511,15 @@ class Assembler:
             ]
         runtime["mounts"] = rootfs_mounts + runtime["mounts"]
         runtime_bytes = ociconfig.go_json(runtime)
-        members.append(
-            (_file(go_join(path, "runtime.json"), runtime_bytes, ref, location), runtime_bytes)
-        )
+        runtime_json = file_member(go_join(path, "runtime.json"), runtime_bytes, ref, location)
+        members.append((runtime_json, runtime_bytes))
         yield from self._guarded(members)
 
     # -- files ----------------------------------------------------------------------------------
 
-    def _read_source(self, index: int, source: str, digest: str) -> bytes:
-        path = Path(os.path.expanduser(source)) if source.startswith("~/") else Path(source)
-        if not path.is_absolute():
-            path = self.base_dir / path
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise _file_error(index, f"cannot read source {str(path)!r}: {exc.strerror}") from None
-        actual = "sha256:" + hashlib.sha256(data).hexdigest()
-        if actual != digest:
-            raise _file_error(
-                index,
-                f"source {str(path)!r} changed since the system was lowered "
-                f"(expected {digest}, found {actual})",
-            )
-        return data
-
     def _files(self) -> Iterator[Member]:
-        added: set[str] = set()
-        for index, f in enumerate(self.spec.files):
-            location = f"files[{index}]"
-            fpath = f.path[1:] if f.path.startswith("/") else f.path
-            if not fpath:
-                raise _file_error(index, "did not specify path for file")
-            if ".." in canonical(fpath).split("/"):
-                raise _file_error(index, f"path {f.path!r} leaves the filesystem root")
-            mode = 0o700 if f.directory else 0o600
-            if f.mode is not None and f.mode != "":
-                try:
-                    mode = int(f.mode, 8)
-                except ValueError:
-                    raise _file_error(
-                        index, f"cannot parse file mode {f.mode!r} as octal"
-                    ) from None
-            dir_mode = mode
-            for bits, x in ((0o700, 0o100), (0o070, 0o010), (0o007, 0o001)):
-                if dir_mode & bits:
-                    dir_mode |= x
-            try:
-                uid = ociconfig.id_numeric(f.uid, self.id_map)
-                gid = ociconfig.id_numeric(f.gid, self.id_map)
-            except ociconfig.ConfigError as exc:
-                raise _file_error(index, str(exc)) from None
-            if f.contents is not None and f.source:
-                raise _file_error(index, f"specified contents and source for file {f.path}")
-            if f.contents is not None and f.metadata:
-                raise _file_error(index, f"specified contents and metadata for file {f.path}")
-            if f.source and f.metadata:
-                raise _file_error(index, f"specified source and metadata for file {f.path}")
-            if f.directory and f.contents is not None:
-                raise _file_error(index, f"directory with contents not allowed ({f.path})")
-            contents: bytes | None = f.contents.encode() if f.contents is not None else None
-            if not f.directory and not f.symlink and f.contents is None:
-                if f.source:
-                    if f.source_digest is None:
-                        continue
-                    contents = self._read_source(index, f.source, f.source_digest)
-                elif f.metadata:
-                    contents = metadata_bytes(self.spec, f.metadata)
-                else:
-                    raise _file_error(index, f"contents of file ({f.path}) not specified")
-            records = {SOURCE: FILES_SOURCE, LOCATION: location}
-            dirpart = go_clean(go_split(fpath)[0])
-            parts = [p for p in dirpart.split("/") if p not in (".", "")]
-            out: list[Member] = []
-            root = ""
-            for p in parts:
-                root = p if not root else root + "/" + p
-                if root not in added:
-                    out.append(
-                        (TarHeader(root, DIR, dir_mode, uid=uid, gid=gid, pax=dict(records)), None)
-                    )
-                    added.add(root)
-            added.add(fpath)
-            hdr = TarHeader(fpath, REG, mode, uid=uid, gid=gid, pax=dict(records))
-            if f.directory:
-                hdr.typeflag = DIR
-                out.append((hdr, None))
-            elif f.symlink:
-                hdr.typeflag, hdr.linkname = SYM, f.symlink
-                out.append((hdr, None))
-            else:
-                assert contents is not None
-                hdr.size = len(contents)
-                out.append((hdr, contents))
-            yield from self._guarded(out)
+        for members in file_entries(self.spec, self.base_dir, self.id_map):
+            yield from self._guarded(members)
 
 
 def assemble(

@@ -36,6 +36,7 @@ from systemkit.outputs.formats import InitrdCheckpoint, InitrdParts, copy_range
 from systemkit.outputs.pgzip import GzipState
 from systemkit.spec.codec import canonical_json, to_data
 from systemkit.spec.types import Spec
+from systemkit.version import __version__
 
 VERSION = 6
 KEEP = 4
@@ -88,8 +89,6 @@ def point_keys(
     ``initrd_only``: the keys of a build that needs only the initrd's prefix (no tar and no
     format made from the whole filesystem), which the kernel command line does not change
     (``boot/`` stays out of the initrd), so variants that differ in it share the prefix."""
-    from systemkit import __version__
-
     data = to_data(attrs.evolve(spec, files=[]))
     if initrd_only and isinstance(data.get("kernel"), dict):
         data["kernel"] = {k: v for k, v in data["kernel"].items() if k != "cmdline"}

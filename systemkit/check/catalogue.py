@@ -6,8 +6,10 @@ a passing example. The docs page (``docs/checks.md``) is generated from this tab
 the docs and the behaviour cannot drift apart.
 
 Examples are complete LinuxKit YAML files (``lang="yaml"``) or ``system.py`` files
-(``lang="python"``): value rules that the YAML reader already refuses on its own (a malformed
-image reference, a bad mode) are shown in Python, where only ``systemkit check`` reports them.
+(``lang="python"``). Every rule applies to YAML too: a rule whose main example is a system.py
+also has the mistake written in YAML (``yaml``; ``yaml_code`` when the YAML reader reports it
+under its own code), or says why it cannot be written there (``python_only``); the tests run
+those as well.
 """
 
 from __future__ import annotations
@@ -45,6 +47,17 @@ class Rule:
     bad: Example
     good: Example
     group: str
+    yaml: Example | None = None
+    """The mistake in LinuxKit YAML, when ``bad`` is a system.py."""
+    yaml_code: str | None = None
+    """The code the YAML example reports when YAML has its own for the mistake (the reader's)."""
+    python_only: str | None = None
+    """Why the mistake cannot be written in YAML (then there is no YAML example)."""
+
+    @property
+    def yaml_example(self) -> Example | None:
+        """The failing example in LinuxKit YAML: ``bad`` itself, or ``yaml``."""
+        return self.bad if self.bad.lang == "yaml" else self.yaml
 
 
 def _y(text: str, formats: tuple[str, ...] = ()) -> Example:
@@ -63,9 +76,30 @@ def _svc(lines: str, image: str = "alpine:3.19") -> str:
     )
 
 
-def _r(code: str, group: str, rationale: str, bad: Example, good: Example) -> Rule:
+def _r(
+    code: str,
+    group: str,
+    rationale: str,
+    bad: Example,
+    good: Example,
+    *,
+    yaml: Example | None = None,
+    yaml_code: str | None = None,
+    python_only: str | None = None,
+) -> Rule:
     entry = codes.get(code)
-    return Rule(code, entry.severity, entry.meaning, rationale, bad, good, group)
+    return Rule(
+        code,
+        entry.severity,
+        entry.meaning,
+        rationale,
+        bad,
+        good,
+        group,
+        yaml,
+        yaml_code,
+        python_only,
+    )
 
 
 def _locked(example: Example, ref: str, entrypoint: list[str] | None) -> Example:
@@ -113,6 +147,7 @@ RULES: tuple[Rule, ...] = (
         "Modes are octal permission bits; anything else cannot be written to the image.",
         _py('system = System(files=[File("/etc/motd", contents="hi\\n", mode=0o10000)])'),
         _py('system = System(files=[File("/etc/motd", contents="hi\\n", mode=0o644)])'),
+        yaml=_y('files:\n  - path: etc/motd\n    contents: hi\n    mode: "10000"\n'),
     ),
     _r(
         "SK104",
@@ -128,6 +163,7 @@ RULES: tuple[Rule, ...] = (
         "A reference that cannot be parsed cannot be pulled.",
         _py('system = System(services=[Service("app", "Alpine:3.19")])'),
         _py('system = System(services=[Service("app", "alpine:3.19")])'),
+        yaml=_y("services:\n  - name: app\n    image: Alpine:3.19\n"),
     ),
     _r(
         "SK106",
@@ -207,6 +243,7 @@ RULES: tuple[Rule, ...] = (
         "Volume names become directory names and bind sources; LinuxKit allows only `[a-z0-9_-]`.",
         _py('system = System(volumes=[Volume("Data")])'),
         _py('system = System(volumes=[Volume("data")])'),
+        yaml=_y("volumes:\n  - name: Data\n"),
     ),
     _r(
         "SK117",
@@ -245,6 +282,8 @@ RULES: tuple[Rule, ...] = (
         "model constructor; `systemkit check` also runs mypy, which finds it before running.",
         _py('system = System(services=[Service("app", "alpine:3.19", command="/bin/app")])'),
         _py('system = System(services=[Service("app", "alpine:3.19", command=["/bin/app"])])'),
+        yaml=_y(_svc("command: /bin/app")),
+        yaml_code="SK003",
     ),
     _r(
         "SK122",
@@ -252,6 +291,7 @@ RULES: tuple[Rule, ...] = (
         "A non-optional `source` that cannot be read fails the build; checking finds it first.",
         _py('system = System(files=[File("/etc/motd", source="no-such-motd.txt")])'),
         _py('system = System(files=[File("/etc/motd", source="no-such-motd.txt", optional=True)])'),
+        yaml=_y("files:\n  - path: etc/motd\n    source: no-such-motd.txt\n"),
     ),
     _r(
         "SK123",
@@ -262,6 +302,8 @@ RULES: tuple[Rule, ...] = (
         "run; used directly, the constructor raises it with the call's other findings.",
         _py('system = System(services=[Service("app", "alpine:3.19", comand=["/bin/app"])])'),
         _py('system = System(services=[Service("app", "alpine:3.19", command=["/bin/app"])])'),
+        yaml=_y(_svc("comand: [/bin/app]")),
+        yaml_code="SK002",
     ),
     _r(
         "SK140",
@@ -270,6 +312,8 @@ RULES: tuple[Rule, ...] = (
         "given is an error, never an empty line in the image; a syntax error names its line.",
         _py('system = System(files=[File.template("/etc/motd", "Hi {{ host }}\\n")])'),
         _py('system = System(files=[File.template("/etc/motd", "Hi {{ host }}\\n", host="a")])'),
+        python_only="`File.template` renders in Python; LinuxKit YAML has only the rendered "
+        "`contents`",
     ),
     # --- names --------------------------------------------------------------------------------
     _r(
@@ -285,6 +329,10 @@ RULES: tuple[Rule, ...] = (
             'system = System(services=[Service("app", "alpine:3.19"), '
             'Service("web", "nginx:1.27")])'
         ),
+        yaml=_y(
+            "services:\n  - name: app\n    image: alpine:3.19\n"
+            "  - name: app\n    image: nginx:1.27\n"
+        ),
     ),
     _r(
         "SK202",
@@ -292,6 +340,7 @@ RULES: tuple[Rule, ...] = (
         "Two volumes with one name share a directory; LinuxKit refuses it.",
         _py('system = System(volumes=[Volume("data"), Volume("data")])'),
         _py('system = System(volumes=[Volume("data"), Volume("logs")])'),
+        yaml=_y("volumes:\n  - name: data\n  - name: data\n"),
     ),
     _r(
         "SK203",
@@ -597,6 +646,8 @@ RULES: tuple[Rule, ...] = (
         _py(
             'system = System(services=[Service("a", "alpine:3.19", runtime=Runtime(mkdir=["/x"]))])'
         ),
+        python_only="the YAML reader checks every value's type as it reads it (SK003): a "
+        "spec of the wrong shape cannot come from YAML",
     ),
     _r(
         "SK296",
@@ -614,6 +665,7 @@ RULES: tuple[Rule, ...] = (
             'system = System(services=[Service("db", "postgres:16", '
             "resources=Resources(memory=Memory(limit=1 << 30)))])"
         ),
+        yaml=_y(_svc("resources:\n  memory:\n    limit: 1073741824\n    disableOOMKiller: true")),
     ),
 )
 """Every rule, in code order."""

@@ -34,7 +34,8 @@ system.py:14:51: error[SK101]: unknown capability 'CAP_NET_ADMN'
 
 ```
 systemkit check FILE [FILE...] [--system NAME] [--no-mypy] [--format text|json|sarif]
-                [--strict] [--format-target F] [--color auto|always|never]
+                [--strict] [--format-target F] [--ignore SKnnn ...]
+                [--min-severity info|warning|error] [--color auto|always|never]
 ```
 
 - **Exit status**: 1 when there is an error (with `--strict`, also a warning), else 0. A
@@ -44,6 +45,8 @@ systemkit check FILE [FILE...] [--system NAME] [--no-mypy] [--format text|json|s
   `linuxkit build a.yml b.yml`). `--system NAME` picks a system when a `system.py` defines several.
 - **`--format-target F`**: the output formats the system will be built as (`kernel+initrd`,
   `iso-efi`, ...). A bootable format needs a kernel (`SK270`).
+- **`--ignore SKnnn`** (repeatable) leaves a code's findings out, **`--min-severity warning`**
+  (or `error`) everything below; what is left out does not count for the exit status.
 - **`--format text`** (default): compiler style, the source line with a caret, the spec path,
   related locations and a hint; a summary line at the end.
 - **`--format json`**: JSON lines, one object per finding with the keys `code`, `severity`,
@@ -59,15 +62,22 @@ codes (`SK001`-`SK010` for invalid YAML, unknown keys, wrong types ...; the `SK9
 a bad image reference, mode or volume name, a duplicate name or an unreadable source carry the
 same code as the rule below) and the `system.py` loader's (`SK050`-`SK057`: `SK051` a syntax
 error, `SK052` an exception raised by the user's code, shown with the user's frames only,
-`SK055`/`SK056` choosing a system). A YAML file the
-reader refuses is reported with the reader's findings only: the rules need a whole spec.
+`SK055`/`SK056` choosing a system). The YAML reader goes on after a finding: a value it
+cannot read is left out (an entry without its `name`/`image`/`path` is left out whole), and the
+rules run on the rest, so a file with an unreadable source or an unknown key still gets every
+rule's findings in the same run. Only a file that is not YAML at all stops there. A rule
+whose example below is a `system.py` shows the same mistake in YAML too.
 
 ## Value errors from the model
 
-The model constructors (`Service(...)`, `File(...)` ...) check each value as it is created. Under
-`systemkit check` they do not raise: each bad value is recorded and kept, so the rest of the file
-still loads and every mistake is reported. The same mistake found again by the spec-level rules
-is reported once, at the exact element (`capabilities[1]`, not the whole `Service(...)` call).
+The model constructors (`Service(...)`, `File(...)` ...) check each value as it is created, and
+each call's arguments: an unknown keyword (`SK123`, with the closest real name), a value of the
+wrong type (`SK121`, naming the field, at the argument), an object of the wrong kind in a list
+(a `Service` in `onboot`: one line, at the item). Under `systemkit check` (and `lower`/`build`)
+they do not raise: each mistake is recorded, the bad argument is left out, and the rest of the
+file still loads, so every mistake is reported. The same mistake found again by the spec-level
+rules, or by mypy, is reported once, at the exact element (`capabilities[1]`, not the whole
+`Service(...)` call); mypy's wording is added to the finding's hint.
 
 ## mypy
 
@@ -164,8 +174,22 @@ def _details(rule: Rule) -> str:
             "",
             _example("Fails", rule.bad.text, rule.bad.lang, rule.bad.formats),
             _example("Passes", rule.good.text, rule.good.lang, rule.good.formats),
+            *_yaml(rule),
         )
     )
+
+
+def _yaml(rule: Rule) -> tuple[str, ...]:
+    """The YAML form of a mistake whose main example is a system.py (or why there is none)."""
+    if rule.python_only:
+        return (f"Only in `system.py`: {rule.python_only}.\n",)
+    if rule.yaml is None:
+        return ()
+    title = "In LinuxKit YAML"
+    if rule.yaml_code:
+        title += f", reported by the YAML reader as {rule.yaml_code}"
+    ex = rule.yaml
+    return (_example(title, ex.text, ex.lang, ex.formats),)
 
 
 def render_catalogue() -> str:

@@ -3,7 +3,8 @@
 mypy runs in-process through :func:`mypy.api.run` with an incremental cache under the user's
 cache directory (``$XDG_CACHE_HOME/systemkit/mypy``, else ``~/.cache/systemkit/mypy``; override
 with ``$SYSTEMKIT_MYPY_CACHE``), so a re-check after a small edit only re-analyses the user's
-file: systemkit's own types come from the cache.
+file: systemkit's own types come from the cache. Each directory of system files has its own
+cache below it (mypy caches modules by name, and they are all called ``system``).
 
 Each mypy error becomes a :class:`Diagnostic` with code ``SK000`` (severity error), its message
 ending in mypy's own error code (``[arg-type]``), at mypy's line and column. mypy's notes are
@@ -13,6 +14,7 @@ attached to the error before them as the hint.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import re
 from collections.abc import Iterator
@@ -20,7 +22,7 @@ from pathlib import Path
 
 from systemkit.check.catalogue import MYPY_CODE
 from systemkit.diagnostics import Diagnostic, Severity
-from systemkit.location import Location, is_internal
+from systemkit.location import Location, display_path, is_internal
 
 _LINE = re.compile(
     r"^(?P<file>.+?):(?P<line>\d+):(?:(?P<col>\d+):)? (?P<sev>error|note|warning): "
@@ -39,12 +41,7 @@ def cache_dir() -> Path:
 
 
 def _display(filename: str) -> str:
-    full = os.path.abspath(filename)
-    try:
-        rel = os.path.relpath(full)
-    except ValueError:
-        return full
-    return full if rel.startswith(".." + os.sep + "..") else rel
+    return display_path(filename)
 
 
 _CAPABILITY_LITERAL = re.compile(r"Literal\['CAP_CHOWN'(?:, '[A-Za-z_]+')*\]")
@@ -124,7 +121,11 @@ def run_mypy(path: Path) -> list[Diagnostic]:
             )
         ]
 
-    cache = cache_dir()
+    # One cache per directory of system files: mypy caches a module by its name, and every
+    # project's file is called ``system``; a cache shared by two of them reports one file's
+    # errors for the other.
+    where = hashlib.sha256(str(path.resolve().parent).encode()).hexdigest()[:16]
+    cache = cache_dir() / where
     cache.mkdir(parents=True, exist_ok=True)
     args = [
         "--strict",

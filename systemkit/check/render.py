@@ -12,6 +12,7 @@ from systemkit.check.catalogue import RULES_BY_CODE
 from systemkit.check.locate import Lines
 from systemkit.codes import CODES
 from systemkit.diagnostics import Diagnostic, Severity
+from systemkit.version import __version__
 
 _COLORS = {
     Severity.ERROR: "\x1b[1;31m",
@@ -168,7 +169,7 @@ def render_sarif(
 ) -> str:
     """A SARIF 2.1.0 log with one run of ``systemkit check`` (for code-scanning in CI)."""
     if version is None:
-        from systemkit import __version__ as version
+        version = __version__
     codes = sorted({d.code for d in diags})
     index = {c: i for i, c in enumerate(codes)}
     results: list[dict[str, Any]] = []

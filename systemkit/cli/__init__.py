@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 from types import ModuleType
 
 from systemkit.cli.common import UsageError
 from systemkit.diagnostics import SystemkitError, UserError
+from systemkit.version import __version__
 
 COMMANDS = (
     "lower",
@@ -30,6 +32,7 @@ COMMANDS = (
     "ls",
     "images",
     "lock",
+    "explain",
 )
 """Subcommand modules, in the order ``--help`` lists them."""
 
@@ -45,8 +48,6 @@ def _module(name: str) -> ModuleType | None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from systemkit import __version__
-
     parser = argparse.ArgumentParser(
         prog="systemkit",
         description=(
@@ -85,6 +86,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         code: int = args._run(args)
+        sys.stdout.flush()  # a closed pipe shows here, not as an error at interpreter exit
     except UsageError as exc:
         print(f"systemkit {args.command}: error: {exc}", file=sys.stderr)
         return 2
@@ -98,7 +100,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        return _closed_pipe()
     return code
+
+
+def _closed_pipe() -> int:
+    """The reader of our output went away (``systemkit diff ... | head``): stop quietly, as
+    other command-line tools do, without a traceback or a second error at exit."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
+    return 141  # 128 + SIGPIPE, what a shell reports for a tool killed by the closed pipe
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -44,7 +44,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--cache", type=Path, metavar="DIR", help="image store directory")
     parser.add_argument(
-        "--arch", help="architecture whose config and label are recorded (default: this machine's)"
+        "--arch",
+        help="architecture whose config and label are recorded (default: amd64, else the "
+        "image's first linux platform: the same lock on every machine)",
     )
     parser.add_argument(
         "--insecure-registry",

@@ -63,6 +63,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "write NAME.json / NAME.yml into",
     )
     parser.add_argument("--digest", action="store_true", help="print only the spec's sha256 digest")
+    parser.add_argument(
+        "--show-defaults",
+        action="store_true",
+        help="write out each container's effective configuration: its image label's defaults "
+        "and the image's command, env and cwd made explicit (from systemkit.lock or the store; "
+        "for reading: see `systemkit explain` for where each value comes from)",
+    )
     add_lock_arguments(parser)
 
 
@@ -74,11 +81,30 @@ def _data(lowered: Lowered, fmt: str) -> bytes:
     return emit_yaml(lowered.spec).encode()
 
 
+def _show_defaults(lowered: Lowered, files: list[Path]) -> Lowered:
+    """The system with its containers' label defaults written out; unknown images named."""
+    import attrs
+
+    from systemkit.check.engine import labels_for
+    from systemkit.explain import with_defaults
+
+    spec, unknown = with_defaults(lowered.spec, labels_for(files))
+    for ref in unknown:
+        print(
+            f"warning: image {ref} is not known (not in systemkit.lock nor in the store): its "
+            f"defaults are not shown; `systemkit lock {files[0]}` records them",
+            file=sys.stderr,
+        )
+    return attrs.evolve(lowered, spec=spec)
+
+
 def run(args: argparse.Namespace) -> int:
     selection = selection_of(args)
     if selection.single:
         lowered = load_input(args.files, selection.patterns[0] if selection.patterns else None)
         lowered = with_lock(lowered, list(args.files), args)
+        if args.show_defaults:
+            lowered = _show_defaults(lowered, list(args.files))
         for diag in lowered.diagnostics:
             print(diag.render(), file=sys.stderr)
         if args.digest:
@@ -89,6 +115,8 @@ def run(args: argparse.Namespace) -> int:
     if args.output is None and not args.digest:
         raise UsageError("several systems are written one file each: give -o DIR")
     many = [with_lock(lw, list(args.files), args) for lw in load_many(args.files, selection)]
+    if args.show_defaults:
+        many = [_show_defaults(lw, list(args.files)) for lw in many]
     for lowered in many:
         for diag in lowered.diagnostics:
             print(diag.render(), file=sys.stderr)

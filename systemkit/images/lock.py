@@ -3,7 +3,8 @@
 For each reference (normalised, the key) the lock records the digest of what the reference
 named (an index or a manifest), the digest of each platform's manifest, and the image
 config's ``org.mobyproject.config`` label plus the config fields LinuxKit reads (``Cmd``,
-``Entrypoint``, ``Env``, ``WorkingDir``, ``User``) of the platform locked for. The file is
+``Entrypoint``, ``Env``, ``WorkingDir``, ``User``) of one platform: the one asked for, else
+linux/amd64, else the first linux platform, so that every machine writes the same lock. The file is
 JSON with sorted keys and two-space indentation, one line per fact, so a change reads well
 in a diff; the same facts always give the same bytes::
 
@@ -41,7 +42,7 @@ import yaml
 
 from systemkit.diagnostics import SystemkitError
 from systemkit.images import mediatypes as mt
-from systemkit.images.errors import ImageError, ImageNotFound
+from systemkit.images.errors import ImageError, ImageNotFound, PlatformMismatch
 from systemkit.images.ref import ImageRef
 from systemkit.images.store import ImageStore, normalise_ref, select_platform
 from systemkit.limits import MAX_CONFIG_BYTES, load_json, safe_load_yaml
@@ -238,7 +239,31 @@ def _entry(
     )
 
 
-def from_store(store: ImageStore, ref: str, arch: str) -> LockedImage | None:
+def _choose(name: str, index: Any, arch: str | None) -> dict[str, Any]:
+    """The manifest whose config the lock records: ``linux/<arch>`` when asked for, else
+    linux/amd64, else the first linux platform in sorted order: the same on every machine."""
+    if arch is not None:
+        return select_platform(name, index, arch)
+    try:
+        return select_platform(name, index, "amd64")
+    except PlatformMismatch:
+        pass
+    linux = sorted(
+        (
+            d
+            for d in (index.get("manifests") or [])
+            if isinstance(d, dict)
+            and (d.get("platform") or {}).get("os") == "linux"
+            and d.get("mediaType", mt.OCI_MANIFEST) in mt.MANIFESTS
+        ),
+        key=_platform_of,
+    )
+    if not linux:
+        return select_platform(name, index, "amd64")  # raises, listing what there is
+    return linux[0]
+
+
+def from_store(store: ImageStore, ref: str, arch: str | None) -> LockedImage | None:
     """The entry from the local store; None when the store lacks the image or its
     ``linux/<arch>`` manifest or config."""
     name = normalise_ref(ref)
@@ -249,16 +274,16 @@ def from_store(store: ImageStore, ref: str, arch: str) -> LockedImage | None:
         root_doc = store.read_json(root["digest"])
         desc: Mapping[str, Any] = root
         if root.get("mediaType") in mt.INDEXES:
-            desc = select_platform(name, root_doc, arch)
+            desc = _choose(name, root_doc, arch)
         manifest = store.read_json(desc["digest"])
         config = store.read_json(manifest["config"]["digest"])
-    except (ImageNotFound, KeyError, TypeError):
+    except (ImageNotFound, PlatformMismatch, KeyError, TypeError):
         return None
     return _entry(name, root, root_doc, str(desc["digest"]), config)
 
 
 def from_registry(
-    store: ImageStore, ref: str, arch: str, *, insecure: Iterable[str] = ()
+    store: ImageStore, ref: str, arch: str | None, *, insecure: Iterable[str] = ()
 ) -> LockedImage:
     """The entry from the image's registry: manifests and config only (kept in the store)."""
     from systemkit.images.registry import RegistryClient
@@ -273,7 +298,7 @@ def from_registry(
     root_doc = json.loads(data)
     desc: Mapping[str, Any] = root
     if media_type in mt.INDEXES:
-        desc = select_platform(name, root_doc, arch)
+        desc = _choose(name, root_doc, arch)
         if not store.has_blob(desc["digest"]):
             child, _, child_digest = client.fetch_manifest(
                 parsed.path, desc["digest"], desc["digest"]
@@ -307,7 +332,7 @@ def lock_images(
     ``on_entry(entry, source)`` is called for each entry made (source: store or registry).
     Every reference that cannot be locked is reported, all at once, in one :class:`LockError`.
     """
-    want = mt.normalise_arch(arch) if arch else mt.host_arch()
+    want = mt.normalise_arch(arch) if arch else None
     names = list(dict.fromkeys(normalise_ref(r) for r in refs))
     update_all = update is not None and not list(update)
     renew = {normalise_ref(r) for r in (update or ())}

@@ -110,6 +110,11 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text[:200]}"
 
 
+def _sleep(seconds: float) -> None:
+    """The wait before a retry (one place, so tests can see whether anything was retried)."""
+    time.sleep(seconds)
+
+
 def is_permanent(exc: BaseException) -> bool:
     """Whether a network error cannot succeed on an immediate retry: the host name does not
     resolve, or nothing listens there (connection refused)."""
@@ -278,7 +283,7 @@ class RegistryClient:
                     f"registry {self.domain}: {method} {url} failed after {attempt} attempts: "
                     f"{problem}"
                 )
-            time.sleep(self.retry.delay(attempt - 1))
+            _sleep(self.retry.delay(attempt - 1))
 
     def _check(self, resp: requests.Response, what: str) -> None:
         if resp.status_code == 200:
@@ -342,7 +347,7 @@ class RegistryClient:
         problem = ""
         for attempt in range(self.retry.attempts):
             if attempt:
-                time.sleep(self.retry.delay(attempt - 1))
+                _sleep(self.retry.delay(attempt - 1))
             resp = self._send(
                 "GET", url, repo, headers={"Accept-Encoding": "identity"}, stream=True
             )

@@ -7,20 +7,15 @@ LinuxKit keys, each value must have the declared type. Every problem in a file i
 raised at once as a :class:`~systemkit.diagnostics.UserError` whose diagnostics carry
 ``file:line:col`` and the spec path (``$.onboot[0].binds[1]``).
 
-Normalisations made here, so that a YAML file and the ``system.py`` generated from it lower to
-the same spec: image references are normalised (``redis`` -> ``docker.io/library/redis``),
-file and device modes become ``%04o`` strings, file paths lose their leading ``/``, an empty
-kernel ``image`` means no image, and ``files[].source`` is resolved as LinuxKit does (``~/``
-expanded, relative paths against the current directory) and recorded relative to
-``Lowered.base_dir`` with the sha256 of its content.
+LinuxKit's normalisations (image references, modes, file paths and sources, the kernel's empty
+image) and name rules are applied from :mod:`systemkit.linuxkit.normalise`; the hints that say
+how to fix a mistake come from :mod:`systemkit.linuxkit.hints`. This module only reads.
 """
 
 from __future__ import annotations
 
 import difflib
-import hashlib
 import json
-import os
 import re
 import typing
 from collections.abc import Callable
@@ -32,9 +27,9 @@ import yaml
 
 from systemkit import validate
 from systemkit.diagnostics import Diagnostic, Severity, UserError
-from systemkit.images.ref import InvalidReference, normalise
+from systemkit.images.ref import InvalidReference
 from systemkit.limits import MAX_YAML_DEPTH
-from systemkit.linuxkit import codes
+from systemkit.linuxkit import codes, hints, normalise
 from systemkit.linuxkit.codes import Code
 from systemkit.linuxkit.fields import (
     IMAGE_REF_FIELDS,
@@ -44,27 +39,23 @@ from systemkit.linuxkit.fields import (
     yaml_fields,
 )
 from systemkit.linuxkit.merge import merge_lowered
+from systemkit.linuxkit.normalise import VOLUME_NAME_RE, check_unique_names, spec_names
 from systemkit.linuxkit.yamlcore import (
     BOOL_TAG,
     INT_TAG,
     MERGE_TAG,
-    NULL_TAG,
     PLAIN_TAG,
     STR_TAG,
     TYPE_NAMES,
     compose,
     scalar_value,
 )
-from systemkit.location import Location
+from systemkit.location import Location, display_path
 from systemkit.spec import types as st
 from systemkit.spec.lowered import Lowered
 
 __all__ = ["VOLUME_NAME_RE", "parse_files", "parse_yaml"]
 
-VOLUME_NAME_RE = re.compile(r"^[a-z0-9_-]*$")
-"""LinuxKit's rule for volume names."""
-
-_OCTAL_RE = re.compile(r"^[0-7]+$")
 _ENTRY_RE = re.compile(r"^\$\.(services|volumes)\[(\d+)\]$")
 _TRUST_KEYS = ("image", "org")
 
@@ -89,59 +80,6 @@ class _Bad:
 _BAD = _Bad()
 
 Node = yaml.Node
-
-
-def _python_names() -> dict[str, str]:
-    """snake_case attrs names -> LinuxKit keys, for 'did you mean' hints."""
-    from systemkit.spec.codec import SPEC_CLASSES
-
-    out: dict[str, str] = {}
-    for cls in SPEC_CLASSES:
-        for f in yaml_fields(cls):
-            if f.name != f.key:
-                out[f.name] = f.key
-    return out
-
-
-def _describe_expected(hint: Any) -> str:
-    if hint is str:
-        return "a string"
-    if hint is bool:
-        return "a boolean (true or false)"
-    if hint is int:
-        return "an integer"
-    if is_idref(hint):
-        return "an integer or a string"
-    origin = typing.get_origin(hint)
-    if origin is list:
-        return "a list"
-    if origin is dict:
-        return "a mapping of strings to strings"
-    if attrs.has(hint):
-        return "a mapping"
-    return str(hint)
-
-
-def _generic_type_hint(hint: Any) -> str:
-    """How to write a value of this type in YAML."""
-    if attrs.has(hint):
-        keys = [f.key for f in yaml_fields(hint)]
-        shown = ", ".join(keys[:6]) + (", ..." if len(keys) > 6 else "")
-        return f"write `key: value` lines with keys such as {shown}"
-    origin = typing.get_origin(hint)
-    if origin is list:
-        (item,) = typing.get_args(hint)
-        what = "an entry" if attrs.has(item) else "a value"
-        return f"write one `- ...` line per {what.split()[-1]}, or [a, b] on one line"
-    if origin is dict:
-        return "write `name: value` lines (values are strings: quote numbers)"
-    if hint is int:
-        return "write a whole number"
-    if is_idref(hint):
-        return "write a number, or the name of a container"
-    if hint is bool:
-        return "write true or false"
-    return "write a single string"
 
 
 class _FileReader:
@@ -434,15 +372,7 @@ class _FileReader:
         known = [f.key for f in yaml_fields(cls)]
         if cls is st.Spec:
             known.append("trust")
-        hint: str
-        alias = _PYTHON_NAMES.get(key)
-        close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
-        if alias is not None and alias in known:
-            hint = f"LinuxKit spells it `{alias}` (`{key}` is the Python name)"
-        elif close:
-            hint = f"did you mean `{close[0]}`?"
-        else:
-            hint = "known keys here: " + ", ".join(known)
+        hint = hints.unknown_key(key, known)
         where = "at the top level" if path == "$" else f"in {path}"
         self.error(codes.UNKNOWN_KEY, f"unknown key `{key}` {where}", knode, f"{path}.{key}", hint)
 
@@ -575,32 +505,25 @@ class _FileReader:
         if owner == (st.KernelSpec, "image") and value == "":
             return value  # "no kernel image", as LinuxKit reads it; dropped in _finish_kernel
         try:
-            return normalise(value)
+            return normalise.image_ref(value)
         except InvalidReference as exc:
-            hint = (
-                "write NAME[:TAG][@sha256:DIGEST], e.g. linuxkit/init:<tag> or "
-                "registry.example.com/team/app:1.2"
-            )
-            if value.startswith("@pkg:"):
-                hint = (
-                    "systemkit does not resolve LinuxKit's `@pkg:` templates: write the tag "
-                    "`linuxkit pkg show-tag` prints, or compute it in system.py"
-                )
+            hint = hints.bad_image_ref(value)
             self.error(codes.BAD_IMAGE_REF, str(exc), node, path, hint)  # = validate.image_ref
             return value if self.lenient else _BAD
 
     def mode(self, node: Node, value: str, path: str) -> Any:
-        if not _OCTAL_RE.match(value) or int(value, 8) > 0o7777:
+        canonical = normalise.mode(value)
+        if canonical is None:
             problem = validate.octal_mode(value)
             self.error(
                 codes.BAD_MODE,
                 problem.message if problem else f"mode {value!r} is not an octal number",
                 node,
                 path,
-                'write the mode as a quoted octal string such as "0644" (omit it for the default)',
+                hints.BAD_MODE,
             )
             return value if self.lenient else _BAD
-        return f"{int(value, 8):04o}"
+        return canonical
 
     def type_error(
         self,
@@ -609,80 +532,38 @@ class _FileReader:
         path: str,
         owner: tuple[type[Any], str] | None = None,
     ) -> None:
-        expected = _describe_expected(hint)
-        hint_text: str | None = None
-        if isinstance(node, yaml.MappingNode):
-            got = "a mapping"
-        elif isinstance(node, yaml.SequenceNode):
-            got = "a list"
-        else:
-            try:
-                tag, _ = scalar_value(typing.cast(yaml.ScalarNode, node))
-            except ValueError:
-                tag = STR_TAG
-            got = f"{TYPE_NAMES.get(tag, tag)} ({node.value!r})"
-            if tag == NULL_TAG:
-                got = "an empty value (null)"
-            plain = node.tag == PLAIN_TAG
-            if hint is str and plain and tag != STR_TAG:
-                if owner in MODE_FIELDS and tag == INT_TAG:
-                    hint_text = (
-                        f'modes are octal strings in LinuxKit: write mode: "{node.value}" (quoted)'
-                    )
-                elif tag == NULL_TAG:
-                    hint_text = 'write a value, or "" for an empty string'
-                else:
-                    hint_text = f'quote the value to keep it a string: "{node.value}"'
-            elif hint is bool and tag == STR_TAG:
-                hint_text = (
-                    "write true or false (LinuxKit reads YAML 1.2: yes/no/on/off are strings)"
-                )
-            elif tag == NULL_TAG:
-                hint_text = "write a value, [] for an empty list, or remove the key"
-            elif hint is int and tag == STR_TAG and node.value.strip().lstrip("-").isdigit():
-                hint_text = f"remove the quotes: {node.value.strip()}"
-            elif typing.get_origin(hint) is list:
-                hint_text = f"write a list: [{node.value}], or one `- item` per line"
-        if hint_text is None:
-            hint_text = _generic_type_hint(hint)
+        expected = hints.describe_expected(hint)
+        got, hint_text = hints.wrong_type(node, hint, owner)
         self.error(codes.WRONG_TYPE, f"expected {expected}, got {got}", node, path, hint_text)
 
     # --- per-class normalisation -------------------------------------------------------------
 
     def _finish_kernel(self, values: dict[str, Any], nodes: dict[str, Node], path: str) -> bool:
-        if values.get("image") == "":
-            values["image"] = None
+        values["image"] = normalise.kernel_image(values.get("image"))
         return True
 
     def _finish_volume(self, values: dict[str, Any], nodes: dict[str, Node], path: str) -> bool:
         name = values["name"]
-        if not VOLUME_NAME_RE.match(name):
+        if not normalise.VOLUME_NAME_RE.match(name):
             problem = validate.volume_name(name)
             self.error(
                 codes.BAD_VOLUME_NAME,
                 problem.message if problem else f"invalid volume name {name!r}",
                 nodes["name"],
                 f"{path}.name",
-                "use lower-case letters, digits, '_' and '-' (LinuxKit allows only these)",
+                hints.BAD_VOLUME_NAME,
             )
             return self.lenient
         return True
 
     def _finish_file(self, values: dict[str, Any], nodes: dict[str, Node], path: str) -> bool:
-        values["path"] = values["path"].lstrip("/")
+        values["path"] = normalise.file_path(values["path"])
         source = values.get("source")
         if source is None:
             return True
-        expanded = source
-        if source.startswith("~/"):
-            expanded = os.path.join(os.path.expanduser("~"), source[2:])
-        absolute = os.path.normpath(os.path.join(self.cwd, expanded))
-        if source.startswith("~/"):
-            values["source"] = source  # expanded at build time; the spec stays machine-neutral
-        else:
-            values["source"] = Path(os.path.relpath(absolute, self.cwd)).as_posix()
+        values["source"], absolute = normalise.source_path(source, self.cwd)
         try:
-            values["source_digest"] = _file_digest(absolute)
+            values["source_digest"] = normalise.file_digest(absolute)
         except OSError as exc:
             if values.get("optional"):
                 values["source_digest"] = None
@@ -694,65 +575,13 @@ class _FileReader:
                 "directory)",
                 nodes["source"],
                 f"{path}.source",
-                "run from the directory the sources are relative to, or add `optional: true`",
+                hints.MISSING_SOURCE,
             )
             if self.lenient:  # checked on without it: the finding is made
                 values["source_digest"] = None
                 values["optional"] = True
             return self.lenient
         return True
-
-
-def spec_names(spec: st.Spec) -> list[tuple[str, int, str]]:
-    """(section, index, name) of every service and volume of a spec."""
-    return [
-        (sec, i, e.name)
-        for sec in ("services", "volumes")
-        for i, e in enumerate(getattr(spec, sec))
-    ]
-
-
-def check_unique_names(
-    names: list[tuple[str, int, str]],
-    locations: typing.Mapping[str, Location],
-    errors: list[Diagnostic],
-) -> None:
-    """LinuxKit's checks: service names are unique, volume names are unique."""
-    first: dict[tuple[str, str], int] = {}
-    for section, i, name in names:
-        if (section, name) not in first:
-            first[(section, name)] = i
-            continue
-        j = first[(section, name)]
-        code, what = (
-            (codes.DUPLICATE_SERVICE, "service")
-            if section == "services"
-            else (codes.DUPLICATE_VOLUME, "volume")
-        )
-        here = locations.get(f"$.{section}[{i}].name")
-        there = locations.get(f"$.{section}[{j}].name")
-        errors.append(
-            Diagnostic(
-                code.code,
-                code.severity,
-                f"duplicate {what} name {name!r} (also {section}[{j}])",
-                here,
-                f"$.{section}[{i}].name",
-                f"give each {what} a unique name",
-                (there,) if there else (),
-            )
-        )
-
-
-def _file_digest(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(1 << 20):
-            digest.update(chunk)
-    return "sha256:" + digest.hexdigest()
-
-
-_PYTHON_NAMES = _python_names()
 
 
 def parse_yaml(
@@ -769,11 +598,7 @@ def parse_yaml(
 
 
 def _display(path: Path) -> str:
-    try:
-        rel = os.path.relpath(path)
-    except ValueError:
-        return str(path)
-    return str(path) if rel.startswith(".." + os.sep + "..") else rel
+    return display_path(path)
 
 
 def parse_files(paths: list[Path], *, cwd: Path | None = None, lenient: bool = False) -> Lowered:

@@ -70,6 +70,16 @@ class Param:
 
 
 _PARAMS: dict[type, list[Param]] = {}
+_SHAPES: dict[type, tuple[list[Param], dict[str, Param]]] = {}
+
+
+def _shape(cls: type) -> tuple[list[Param], dict[str, Param]]:
+    """(positional parameters, every parameter by name) of ``cls`` (cached)."""
+    found = _SHAPES.get(cls)
+    if found is None:
+        ps = params(cls)
+        found = _SHAPES[cls] = ([p for p in ps if not p.kw_only], {p.name: p for p in ps})
+    return found
 
 
 def params(cls: type) -> list[Param]:
@@ -173,6 +183,10 @@ def compile_check(tp: Any) -> Check:
         check = lambda v: isinstance(v, collections.abc.Mapping)  # noqa: E731
     elif origin is os.PathLike or tp is os.PathLike:
         check = lambda v: isinstance(v, os.PathLike)  # noqa: E731
+    elif isinstance(tp, type) and attrs.has(tp) and not _is_model(tp):
+        # a plain spec value (Resources, Memory, Interface ...): its fields are checked too
+        cls = tp
+        check = lambda v: isinstance(v, cls) and _bad_field(v) is None  # noqa: E731
     elif isinstance(tp, type):
         cls = tp
         check = lambda v: isinstance(v, cls)  # noqa: E731
@@ -180,6 +194,22 @@ def compile_check(tp: Any) -> Check:
         check = _always
     _CHECKS[tp] = check
     return check
+
+
+def _bad_field(value: Any) -> tuple[str, Any, Any] | None:
+    """The first field of a plain spec value whose value does not have its type:
+    (dotted path, the field's type, the value), searched depth first."""
+    hints = typing.get_type_hints(type(value))
+    for f in attrs.fields(type(value)):
+        item = getattr(value, f.name)
+        tp = hints[f.name]
+        if compile_check(tp)(item):
+            continue
+        inner = _bad_field(item) if attrs.has(type(item)) else None
+        if inner is not None:
+            return (f"{f.name}.{inner[0]}", inner[1], inner[2])
+        return (f.name, tp, item)
+    return None
 
 
 def _always(_value: object) -> bool:
@@ -262,10 +292,9 @@ def screen(
     cls: type, obj: object, args: tuple[Any, ...], kwargs: dict[str, Any]
 ) -> tuple[list[Any], dict[str, Any]]:
     """The arguments of a constructor call with every mistake reported and taken out."""
-    ps = params(cls)
+    positional, known = _shape(cls)
     call = _Call(obj)
     name = cls.__name__
-    positional = [p for p in ps if not p.kw_only]
     out_args = list(args)
     if len(out_args) > len(positional):
         shown = ", ".join(p.name for p in positional) or "none"
@@ -277,7 +306,6 @@ def screen(
             "give the other values by keyword, e.g. command=[...]",
         )
         out_args = out_args[: len(positional)]
-    known = {p.name: p for p in ps}
     given = {positional[i].name for i in range(len(out_args))}
     out_kwargs: dict[str, Any] = {}
     for key, value in kwargs.items():
@@ -298,7 +326,7 @@ def screen(
             )
             continue
         out_kwargs[key] = value
-    for p in ps:
+    for p in known.values():
         if p.required and p.name not in given and p.name not in out_kwargs:
             _finding(
                 UNKNOWN_ARGUMENT,
@@ -326,9 +354,14 @@ def screen(
 def _materialise(p: Param, value: Any) -> Any:
     """An iterator given for a list parameter, as a tuple (so it is read once). mypy and pyright
     ask for a list or a tuple; at run time any iterable but a string or a mapping is taken."""
+    if type(value) in _PLAIN:
+        return value
     if isinstance(value, collections.abc.Iterator) and not isinstance(value, str | bytes):
         return tuple(value)
     return value
+
+
+_PLAIN = frozenset((list, tuple, str, int, bool, dict, type(None)))
 
 
 def _fix(
@@ -338,9 +371,13 @@ def _fix(
     if p.items is not None and isinstance(value, list | tuple):
         return _fix_items(p, value, call, position=position, keyword=keyword)
     where = argument_location(call.where, keyword=keyword, position=position)
+    what, expected, bad = p.name, p.hint, value
+    inner = _bad_field(value) if attrs.has(type(value)) and not _is_model(type(value)) else None
+    if inner is not None:  # name the innermost field: resources.memory.limit
+        what, expected, bad = f"{p.name}.{inner[0]}", inner[1], inner[2]
     _finding(
         TYPE_ERROR,
-        f"{p.name} must be {describe(p.hint)}, got {type(value).__name__} {_short(value)}",
+        f"{what} must be {describe(expected)}, got {type(bad).__name__} {_short(bad)}",
         where,
         _type_hint(p, value),
     )
@@ -348,7 +385,7 @@ def _fix(
         return p.rescue(value)
     if not p.required:
         return p.default
-    return value  # a required field: its own type check replaces it
+    return str(value)  # a required field (a name, a path): its text, so the rest still works
 
 
 def _fix_items(

@@ -137,6 +137,44 @@ class Container(Located):
     ``name`` and ``image`` are positional; every other field is keyword-only, named as LinuxKit's
     key in snake_case (``binds.add`` -> ``binds_add``, ``maskedPaths`` -> ``masked_paths``). An
     unset field (``None``) leaves the image label's value (see docs/model.md).
+
+    Args:
+        name: container name (a directory name in the image)
+        image: image reference, normalised
+        capabilities: capabilities, replacing the label's
+        capabilities_add: capabilities appended to the label's (LinuxKit ``capabilities.add``)
+        ambient: ambient capabilities
+        mounts: OCI mounts
+        binds: bind mounts `src:dst[:opts]`, replacing the label's
+        binds_add: bind mounts appended to the label's (LinuxKit ``binds.add``)
+        devices: device nodes
+        tmpfs: tmpfs mounts `dst[:opts]`
+        command: command, replacing Entrypoint and Cmd
+        env: environment `KEY=VALUE`, replacing the image's
+        cwd: working directory
+        net: network namespace: host, new, none or a path
+        pid: pid namespace: host, new or a path (default new)
+        ipc: ipc namespace: host, new or a path
+        uts: uts namespace: host, new or a path
+        userns: user namespace: host, new or a path
+        readonly: read-only root filesystem
+        masked_paths: paths masked in the container (LinuxKit ``maskedPaths``)
+        readonly_paths: paths made read-only (LinuxKit ``readonlyPaths``)
+        uid: user id, or the name of a container
+        gid: group id, or the name of a container
+        additional_gids: supplementary group ids (LinuxKit ``additionalGids``)
+        no_new_privileges: set no_new_privs (LinuxKit ``noNewPrivileges``)
+        hostname: hostname
+        oom_score_adj: OOM score adjustment (LinuxKit ``oomScoreAdj``)
+        rootfs_propagation: rootfs mount propagation (LinuxKit ``rootfsPropagation``)
+        cgroups_path: cgroups path (LinuxKit ``cgroupsPath``)
+        resources: resource limits
+        sysctl: sysctl settings
+        rlimits: rlimits `name,soft,hard`
+        uid_mappings: user-namespace uid mappings (LinuxKit ``uidMappings``)
+        gid_mappings: user-namespace gid mappings (LinuxKit ``gidMappings``)
+        annotations: OCI annotations
+        runtime: init's preparations before start
     """
 
     name: str
@@ -245,14 +283,131 @@ class ContainerOptions(TypedDict, total=False):
 
 @attrs.frozen
 class Onboot(Container):
-    """A container run at boot, in list order; each must exit before the next starts."""
+    """A container run at boot, in list order; each must exit before the next starts.
+
+    Args:
+        name: container name (a directory name in the image)
+        image: image reference, normalised
+        capabilities: capabilities, replacing the label's
+        capabilities_add: capabilities appended to the label's (LinuxKit ``capabilities.add``)
+        ambient: ambient capabilities
+        mounts: OCI mounts
+        binds: bind mounts `src:dst[:opts]`, replacing the label's
+        binds_add: bind mounts appended to the label's (LinuxKit ``binds.add``)
+        devices: device nodes
+        tmpfs: tmpfs mounts `dst[:opts]`
+        command: command, replacing Entrypoint and Cmd
+        env: environment `KEY=VALUE`, replacing the image's
+        cwd: working directory
+        net: network namespace: host, new, none or a path
+        pid: pid namespace: host, new or a path (default new)
+        ipc: ipc namespace: host, new or a path
+        uts: uts namespace: host, new or a path
+        userns: user namespace: host, new or a path
+        readonly: read-only root filesystem
+        masked_paths: paths masked in the container (LinuxKit ``maskedPaths``)
+        readonly_paths: paths made read-only (LinuxKit ``readonlyPaths``)
+        uid: user id, or the name of a container
+        gid: group id, or the name of a container
+        additional_gids: supplementary group ids (LinuxKit ``additionalGids``)
+        no_new_privileges: set no_new_privs (LinuxKit ``noNewPrivileges``)
+        hostname: hostname
+        oom_score_adj: OOM score adjustment (LinuxKit ``oomScoreAdj``)
+        rootfs_propagation: rootfs mount propagation (LinuxKit ``rootfsPropagation``)
+        cgroups_path: cgroups path (LinuxKit ``cgroupsPath``)
+        resources: resource limits
+        sysctl: sysctl settings
+        rlimits: rlimits `name,soft,hard`
+        uid_mappings: user-namespace uid mappings (LinuxKit ``uidMappings``)
+        gid_mappings: user-namespace gid mappings (LinuxKit ``gidMappings``)
+        annotations: OCI annotations
+        runtime: init's preparations before start
+    """
 
 
 @attrs.frozen
 class Onshutdown(Container):
-    """A container run on a clean shutdown, in list order."""
+    """A container run on a clean shutdown, in list order.
+
+    Args:
+        name: container name (a directory name in the image)
+        image: image reference, normalised
+        capabilities: capabilities, replacing the label's
+        capabilities_add: capabilities appended to the label's (LinuxKit ``capabilities.add``)
+        ambient: ambient capabilities
+        mounts: OCI mounts
+        binds: bind mounts `src:dst[:opts]`, replacing the label's
+        binds_add: bind mounts appended to the label's (LinuxKit ``binds.add``)
+        devices: device nodes
+        tmpfs: tmpfs mounts `dst[:opts]`
+        command: command, replacing Entrypoint and Cmd
+        env: environment `KEY=VALUE`, replacing the image's
+        cwd: working directory
+        net: network namespace: host, new, none or a path
+        pid: pid namespace: host, new or a path (default new)
+        ipc: ipc namespace: host, new or a path
+        uts: uts namespace: host, new or a path
+        userns: user namespace: host, new or a path
+        readonly: read-only root filesystem
+        masked_paths: paths masked in the container (LinuxKit ``maskedPaths``)
+        readonly_paths: paths made read-only (LinuxKit ``readonlyPaths``)
+        uid: user id, or the name of a container
+        gid: group id, or the name of a container
+        additional_gids: supplementary group ids (LinuxKit ``additionalGids``)
+        no_new_privileges: set no_new_privs (LinuxKit ``noNewPrivileges``)
+        hostname: hostname
+        oom_score_adj: OOM score adjustment (LinuxKit ``oomScoreAdj``)
+        rootfs_propagation: rootfs mount propagation (LinuxKit ``rootfsPropagation``)
+        cgroups_path: cgroups path (LinuxKit ``cgroupsPath``)
+        resources: resource limits
+        sysctl: sysctl settings
+        rlimits: rlimits `name,soft,hard`
+        uid_mappings: user-namespace uid mappings (LinuxKit ``uidMappings``)
+        gid_mappings: user-namespace gid mappings (LinuxKit ``gidMappings``)
+        annotations: OCI annotations
+        runtime: init's preparations before start
+    """
 
 
 @attrs.frozen
 class Service(Container):
-    """A long-running container, started after every onboot container has finished."""
+    """A long-running container, started after every onboot container has finished.
+
+    Args:
+        name: container name (a directory name in the image)
+        image: image reference, normalised
+        capabilities: capabilities, replacing the label's
+        capabilities_add: capabilities appended to the label's (LinuxKit ``capabilities.add``)
+        ambient: ambient capabilities
+        mounts: OCI mounts
+        binds: bind mounts `src:dst[:opts]`, replacing the label's
+        binds_add: bind mounts appended to the label's (LinuxKit ``binds.add``)
+        devices: device nodes
+        tmpfs: tmpfs mounts `dst[:opts]`
+        command: command, replacing Entrypoint and Cmd
+        env: environment `KEY=VALUE`, replacing the image's
+        cwd: working directory
+        net: network namespace: host, new, none or a path
+        pid: pid namespace: host, new or a path (default new)
+        ipc: ipc namespace: host, new or a path
+        uts: uts namespace: host, new or a path
+        userns: user namespace: host, new or a path
+        readonly: read-only root filesystem
+        masked_paths: paths masked in the container (LinuxKit ``maskedPaths``)
+        readonly_paths: paths made read-only (LinuxKit ``readonlyPaths``)
+        uid: user id, or the name of a container
+        gid: group id, or the name of a container
+        additional_gids: supplementary group ids (LinuxKit ``additionalGids``)
+        no_new_privileges: set no_new_privs (LinuxKit ``noNewPrivileges``)
+        hostname: hostname
+        oom_score_adj: OOM score adjustment (LinuxKit ``oomScoreAdj``)
+        rootfs_propagation: rootfs mount propagation (LinuxKit ``rootfsPropagation``)
+        cgroups_path: cgroups path (LinuxKit ``cgroupsPath``)
+        resources: resource limits
+        sysctl: sysctl settings
+        rlimits: rlimits `name,soft,hard`
+        uid_mappings: user-namespace uid mappings (LinuxKit ``uidMappings``)
+        gid_mappings: user-namespace gid mappings (LinuxKit ``gidMappings``)
+        annotations: OCI annotations
+        runtime: init's preparations before start
+    """

@@ -51,6 +51,9 @@ def _spec_list(value: tuple[Any, ...]) -> list[Any]:
 _FIELD_LOWERING: dict[str, Any] = {
     "mounts": _spec_list,
     "devices": _spec_list,
+    "uid_mappings": _spec_list,
+    "gid_mappings": _spec_list,
+    "resources": lambda r: r.to_spec(),
     "runtime": lambda r: r.to_spec(),
     "sysctl": dict,
     "annotations": dict,

@@ -8,23 +8,48 @@ import attrs
 
 from systemkit import validate
 from systemkit.model.base import ListOf, Located, problem, to_tuple
+from systemkit.model.oci import (
+    CPU,
+    BindNS,
+    BlockIO,
+    DeviceCgroup,
+    HugepageLimit,
+    IDMapping,
+    Interface,
+    InterfacePriority,
+    Memory,
+    Network,
+    OciValue,
+    Pids,
+    Resources,
+    ThrottleDevice,
+    WeightDevice,
+)
 from systemkit.spec import types as st
 
-# Plain value types of the spec are used unchanged in the model.
-IDMapping = st.IDMapping
-Interface = st.Interface
-BindNS = st.BindNS
-Resources = st.Resources
-Memory = st.Memory
-CPU = st.CPU
-Pids = st.Pids
-BlockIO = st.BlockIO
-WeightDevice = st.WeightDevice
-ThrottleDevice = st.ThrottleDevice
-HugepageLimit = st.HugepageLimit
-Network = st.Network
-InterfacePriority = st.InterfacePriority
-DeviceCgroup = st.DeviceCgroup
+__all__ = [
+    "CPU",
+    "Bind",
+    "BindNS",
+    "BlockIO",
+    "Device",
+    "DeviceCgroup",
+    "HugepageLimit",
+    "IDMapping",
+    "Interface",
+    "InterfacePriority",
+    "Memory",
+    "Mount",
+    "Network",
+    "OciValue",
+    "Pids",
+    "Resources",
+    "Rlimit",
+    "Runtime",
+    "ThrottleDevice",
+    "Tmpfs",
+    "WeightDevice",
+]
 
 
 def _opt_strs(value: ListOf[str] | None) -> tuple[str, ...] | None:
@@ -39,7 +64,10 @@ def _options(value: ListOf[str]) -> tuple[str, ...]:
 class Bind(Located):
     """A bind mount, lowered to LinuxKit's ``source:destination[:options]`` string.
 
-    ``source`` is a host path or the name of a declared :class:`~systemkit.Volume`.
+    Args:
+        source: a host path, or the name of a declared :class:`~systemkit.Volume`
+        destination: absolute path in the container
+        options: mount options (``ro``, ``rbind`` ...); default ``rw,rbind,rshared``
     """
 
     source: str
@@ -57,7 +85,12 @@ class Bind(Located):
 
 @attrs.frozen
 class Tmpfs(Located):
-    """A tmpfs mount, lowered to LinuxKit's ``destination[:options]`` string."""
+    """A tmpfs mount, lowered to LinuxKit's ``destination[:options]`` string.
+
+    Args:
+        destination: absolute path in the container
+        options: mount options (``size=64m``, ``mode=1777`` ...)
+    """
 
     destination: str
     options: tuple[str, ...] = attrs.field(default=(), converter=_options)
@@ -72,7 +105,13 @@ class Tmpfs(Located):
 
 @attrs.frozen
 class Rlimit(Located):
-    """A resource limit, lowered to LinuxKit's ``name,soft,hard`` string."""
+    """A resource limit, lowered to LinuxKit's ``name,soft,hard`` string.
+
+    Args:
+        name: the limit (``nofile`` or ``RLIMIT_NOFILE``)
+        soft: the soft limit, or ``"unlimited"``
+        hard: the hard limit, or ``"unlimited"``
+    """
 
     name: str
     soft: int | Literal["unlimited"]
@@ -96,6 +135,14 @@ class Mount(Located):
 
     A container's mount destination must be absolute; a ``Runtime`` mount may be relative to
     the container's bundle directory (as LinuxKit allows). ``systemkit check`` judges which.
+
+    Args:
+        destination: absolute path in the container
+        type: filesystem type (bind, tmpfs, proc, cgroup, overlay ...)
+        source: device, path or volume name mounted
+        options: mount options (ro, rbind, nosuid ...)
+        uid_mappings: id-mapped mount: uid mappings (LinuxKit ``uidmappings``)
+        gid_mappings: id-mapped mount: gid mappings (LinuxKit ``gidmappings``)
     """
 
     destination: str | None = None
@@ -115,14 +162,22 @@ class Mount(Located):
             type=self.type,
             source=self.source,
             options=None if self.options is None else list(self.options),
-            uid_mappings=None if self.uid_mappings is None else list(self.uid_mappings),
-            gid_mappings=None if self.gid_mappings is None else list(self.gid_mappings),
+            uid_mappings=_specs(self.uid_mappings),
+            gid_mappings=_specs(self.gid_mappings),
         )
 
 
 @attrs.frozen
 class Device(Located):
-    """A device node created in the container (plus a cgroup rule allowing it)."""
+    """A device node created in the container (plus a cgroup rule allowing it).
+
+    Args:
+        path: device path, or `all` for a whole class
+        type: `c` (char), `b` (block), `p` (fifo) or `u`
+        major: major number
+        minor: minor number
+        mode: file mode, an octal string such as `0666`
+    """
 
     path: str
     type: str | None = attrs.field(default=None, kw_only=True)
@@ -164,7 +219,16 @@ def _interfaces(value: ListOf[Interface] | None) -> tuple[Interface, ...] | None
 
 @attrs.frozen
 class Runtime(Located):
-    """What LinuxKit's init prepares before starting the container (``runtime``)."""
+    """What LinuxKit's init prepares before starting the container (``runtime``).
+
+    Args:
+        cgroups: cgroups to create
+        mounts: mounts made in the root namespace
+        mkdir: directories to create in the root namespace
+        interfaces: network interfaces to prepare
+        bind_ns: bind-mount new namespaces to these paths (LinuxKit ``bindNS``)
+        namespace: containerd namespace (services only)
+    """
 
     cgroups: tuple[str, ...] | None = attrs.field(default=None, kw_only=True, converter=_strs)
     mounts: tuple[Mount, ...] | None = attrs.field(default=None, kw_only=True, converter=_mounts)
@@ -180,10 +244,14 @@ class Runtime(Located):
             cgroups=_list(self.cgroups),
             mounts=None if self.mounts is None else [m.to_spec() for m in self.mounts],
             mkdir=_list(self.mkdir),
-            interfaces=_list(self.interfaces),
-            bind_ns=self.bind_ns,
+            interfaces=_specs(self.interfaces),
+            bind_ns=None if self.bind_ns is None else self.bind_ns.to_spec(),
             namespace=self.namespace,
         )
+
+
+def _specs(values: tuple[OciValue, ...] | None) -> list[Any] | None:
+    return None if values is None else [v.to_spec() for v in values]
 
 
 def _list(value: tuple[Any, ...] | None) -> list[Any] | None:

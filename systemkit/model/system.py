@@ -33,6 +33,13 @@ class Kernel(Located):
 
     ``image`` may be left out in a fragment meant to be merged onto a system that has one
     (e.g. a per-platform ``Kernel(cmdline=...)`` override).
+
+    Args:
+        image: image holding the kernel, normalised
+        cmdline: kernel command line
+        binary: kernel file name in the image (default `kernel`)
+        tar: modules tarball in the image (default `kernel.tar`; `none`)
+        ucode: CPU microcode cpio in the image
     """
 
     image: str | None = attrs.field(default=None, converter=_opt_image)
@@ -74,6 +81,18 @@ class File(Located):
     Give exactly one of ``contents``, ``source`` (a host file, relative to the system file's
     directory), ``directory=True``, ``symlink`` or ``metadata`` (``"yaml"``/``"json"``: the
     system's own config). ``mode`` is an int (``0o644``); default 0600 for files, 0700 for dirs.
+
+    Args:
+        path: path in the image, without the leading `/`
+        contents: inline contents
+        source: host file, relative to the system file's directory
+        directory: create a directory
+        symlink: create a symlink to this target
+        metadata: `yaml` or `json`: the system's own config
+        optional: skip a `source` that cannot be read
+        mode: octal mode string (default 0600 files, 0700 dirs)
+        uid: owner: a number or a container name
+        gid: group: a number or a container name
     """
 
     path: str
@@ -153,7 +172,15 @@ def _platforms(value: ListOf[str] | None) -> tuple[str, ...] | None:
 
 @attrs.frozen
 class Volume(Located):
-    """A named volume shared between containers (``volumes``); bind it by name."""
+    """A named volume shared between containers (``volumes``); bind it by name.
+
+    Args:
+        name: volume name (`^[a-z0-9_-]*$`)
+        image: image whose content fills the volume, normalised
+        readonly: read-only volume
+        format: `filesystem` (default) or `oci`
+        platforms: platforms kept for `format: oci`
+    """
 
     name: str
     image: str | None = attrs.field(default=None, kw_only=True, converter=_opt_image)
@@ -176,6 +203,9 @@ class Init(Located):
 
     ``System(init=[Init("linuxkit/init:<tag>")])`` lowers exactly as the plain string does;
     strings and ``Init`` objects may be mixed in one list.
+
+    Args:
+        image: image reference of the init image (``linuxkit/init:<tag>``)
     """
 
     image: str = attrs.field(converter=_image)
@@ -249,6 +279,15 @@ class System(Located):
 
     Combine systems with ``a + b`` (or :meth:`merge`): LinuxKit's multi-file meaning, where the
     later kernel's set fields override and every list is appended.
+
+    Args:
+        kernel: the kernel
+        init: init images, unpacked at `/` in order
+        onboot: containers run in order at boot
+        onshutdown: containers run at shutdown
+        services: long-running containers
+        files: files added to the image
+        volumes: shared volumes
     """
 
     kernel: Kernel | None = attrs.field(default=None, kw_only=True, converter=_kernel)

@@ -17,7 +17,7 @@ import jinja2
 
 from systemkit import codes
 from systemkit.diagnostics import report
-from systemkit.location import Location, _display_path, caller_location
+from systemkit.location import Location, caller_location, display_path
 
 TEMPLATE_PROBLEM = codes.TEMPLATE_PROBLEM
 INLINE = "<template>"
@@ -62,7 +62,7 @@ def render(template: str | Path, values: Mapping[str, object]) -> str | None:
             reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
             _problem(where, f"cannot read template {str(template)!r}: {reason}", None, None)
             return None
-        name, filename = str(template), _display_path(str(path.resolve()))
+        name, filename = str(template), display_path(str(path.resolve()))
     else:
         source, name, filename = template, INLINE, INLINE
     env = _environment(None)

@@ -16,6 +16,7 @@ from typing import BinaryIO
 
 import attrs
 
+from systemkit.assemble.filters import FILES_SOURCE
 from systemkit.assemble.tarstream import (
     DEFAULT_MTIME,
     LOCATION,
@@ -40,7 +41,6 @@ FORMATS: dict[str, str] = {
 }
 NEEDS_KERNEL = frozenset({"kernel+initrd", "tar-kernel-initrd", *DISK_FORMATS})
 GZIP_LEVEL = 6
-FILES_SOURCE = "linuxkit.files"
 
 
 class OutputError(SystemkitError):

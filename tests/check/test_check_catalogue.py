@@ -44,6 +44,26 @@ def test_failing_example_reports_the_rule(
 
 
 @pytest.mark.parametrize("rule", RULES, ids=[r.code for r in RULES])
+def test_the_yaml_example_reports_the_mistake_at_its_yaml_node(
+    rule: Rule, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every rule applies to LinuxKit YAML too (same code, or the reader's own code where YAML
+    has one for the mistake), located in the YAML file."""
+    ex = rule.yaml_example
+    if ex is None:
+        assert rule.python_only, f"{rule.code} has neither a YAML example nor a reason"
+        return
+    assert ex.lang == "yaml"
+    diags = run_example(ex, tmp_path, monkeypatch)
+    code = rule.yaml_code or rule.code
+    mine = [d for d in diags if d.code == code]
+    assert mine, f"{code} not reported for YAML; got {[d.render() for d in diags]}"
+    for d in mine:
+        assert d.location is not None and d.location.file == "system.yml"
+        assert d.location.line > 0 and d.location.column > 0
+
+
+@pytest.mark.parametrize("rule", RULES, ids=[r.code for r in RULES])
 def test_passing_example_does_not(
     rule: Rule, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -82,13 +82,20 @@ def _errors(diags: list[Diagnostic]) -> list[tuple[int, int, str]]:
     ]
 
 
+@pytest.fixture(scope="module")
+def mypy_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One mypy cache for the module, as a user has one for all their projects: each test's
+    system.py is in its own directory, and none may get another's mypy findings."""
+    return tmp_path_factory.mktemp("mypy-cache")
+
+
 @pytest.fixture()
-def work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mypy_cache: Path) -> Path:
     (tmp_path / "system.py").write_text(NINE, encoding="utf-8")
     (tmp_path / "system.yml").write_text(SIX, encoding="utf-8")
     (tmp_path / "both.txt").write_text("x\n", encoding="utf-8")
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("SYSTEMKIT_MYPY_CACHE", str(tmp_path / "mypy-cache"))
+    monkeypatch.setenv("SYSTEMKIT_MYPY_CACHE", str(mypy_cache))
     return tmp_path
 
 

@@ -145,15 +145,18 @@ def test_missing_image_is_a_located_one_line_error(
     engine_images: list[str], local_registry: str, tmp_path: Path
 ) -> None:
     missing = f"{local_registry}/skdocker/missing:1"
+    also = f"{local_registry}/skdocker/missing-too:1"
     data = {
         "kernel": {"image": KERNEL},
         "init": [INIT],
         "onboot": [{"name": "ok", "image": TOOLS}, {"name": "gone", "image": missing}],
+        "services": [{"name": "gone-too", "image": also}],
     }
     spec: Spec = from_data(data)
     with pytest.raises(UserError) as info:
         DockerBackend().build(_request(spec, tmp_path / "out"))
-    (diag,) = info.value.diagnostics
+    diag, other = info.value.diagnostics  # every missing image, in one run
+    assert other.spec_path == "$.services[0].image" and also in other.message
     assert diag.code == PULL_FAILED
     assert diag.spec_path == "$.onboot[1].image"
     assert missing in diag.message and "pulling it failed" in diag.message

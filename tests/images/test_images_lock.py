@@ -236,3 +236,77 @@ def test_images_of_every_variant(
     users = {u.split(":")[0] for r in rows for u in r["usedBy"]}
     assert {"acme-qemu", "globex-metal-arm64"} <= users
     assert not any(r["stored"] for r in rows)
+
+
+def test_explain_merges_the_label_with_the_system(
+    project: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    system = str(project / "system.py")
+    assert _run(capsys, "lock", system, "--cache", str(tmp_path / "c"))[0] == 0
+    monkeypatch.setenv("SYSTEMKIT_CACHE", str(tmp_path / "empty"))  # the lock alone
+    code, out, err = _run(capsys, "explain", system, "svc")
+    assert code == 0, err
+    lines = {line.split()[0]: line for line in out.splitlines()[1:]}
+    assert lines["binds"].endswith(
+        '["/var/log:/var/log"]  (system, replacing the label\'s `/dev:/dev`, '
+        "`/lib/modules:/lib/modules`)"
+    )
+    assert lines["capabilities"].endswith('["CAP_SYS_ADMIN"]  (label)')
+    assert lines["command"].endswith("[]  (default)")
+    code, out, err = _run(capsys, "explain", system, "app", "--json")
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["settings"]["command"] == {"value": ["/bin/app"], "from": "system", "replaces": []}
+    code, out, err = _run(capsys, "explain", system, "svc", "--oci")
+    assert code == 0, err
+    oci = json.loads(out)
+    destinations = [m["destination"] for m in oci["mounts"]]
+    assert "/var/log" in destinations and "/lib/modules" not in destinations
+    assert oci["process"]["capabilities"]["effective"] == ["CAP_SYS_ADMIN"]
+    code, _, err = _run(capsys, "explain", system, "nope")
+    assert code == 1 and "has no container 'nope' (it has: app, svc)" in err
+
+
+def test_lower_show_defaults_writes_the_label_out(
+    project: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    system = str(project / "system.py")
+    monkeypatch.setenv("SYSTEMKIT_CACHE", str(tmp_path / "empty"))
+    code, out, err = _run(capsys, "lower", system, "--show-defaults")
+    assert code == 0 and "is not known" in err  # no lock yet: left as written, and said so
+    assert "capabilities" not in json.loads(out)["services"][0]
+    assert _run(capsys, "lock", system, "--cache", str(tmp_path / "c"))[0] == 0
+    code, out, err = _run(capsys, "lower", system, "--show-defaults")
+    assert code == 0, err
+    svc = json.loads(out)["services"][0]
+    assert svc["capabilities"] == ["CAP_SYS_ADMIN"]  # from the label
+    assert svc["binds"] == ["/var/log:/var/log"]  # the system's, replacing the label's
+    assert svc["command"] == []
+
+
+def test_lock_all_holds_exactly_the_images_of_every_system(
+    registry: str, project: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    many = project / "many.py"
+    text = (
+        "from systemkit import Onboot, System\n"
+        f"systems = {{\n"
+        f"    'a': System(onboot=[Onboot('a', '{registry}/sklock/app:1')]),\n"
+        f"    'b': System(onboot=[Onboot('b', '{registry}/sklock/{{b}}')]),\n"
+        "}\n"
+    )
+    many.write_text(text.replace("{b}", "svc:1"))
+    cache = str(tmp_path / "c")
+    assert _run(capsys, "lock", str(many), "--all", "--cache", cache)[0] == 0
+    lock = Lock.from_bytes((project / LOCK_FILE).read_bytes())
+    assert sorted(lock.images) == [f"{registry}/sklock/app:1", f"{registry}/sklock/svc:1"]
+    many.write_text(text.replace("{b}", "app:2"))
+    assert _run(capsys, "lock", str(many), "--all", "--cache", cache)[0] == 0
+    lock = Lock.from_bytes((project / LOCK_FILE).read_bytes())
+    assert sorted(lock.images) == [f"{registry}/sklock/app:1", f"{registry}/sklock/app:2"]

@@ -18,6 +18,7 @@ import pytest
 
 from systemkit.linuxkit.fields import SYSTEMKIT_ONLY
 from systemkit.model import containers as mc
+from systemkit.model import oci
 from systemkit.model import parts as mp
 from systemkit.model import system as ms
 from systemkit.spec import types as st
@@ -31,6 +32,7 @@ PAIRS: list[tuple[type[Any], type[Any]]] = [
     (ms.File, st.FileSpec),
     (ms.Volume, st.VolumeSpec),
     (ms.System, st.Spec),
+    *[(cls, cls.SPEC) for cls in oci.OCI_VALUES],
 ]
 
 
@@ -70,3 +72,11 @@ def test_container_options_list_every_keyword_of_a_container() -> None:
     keywords = [f.name for f in model_fields(mc.Container) if f.kw_only]
     assert list(mc.ContainerOptions.__annotations__) == keywords
     assert mc.ContainerOptions.__total__ is False
+
+
+def test_every_oci_struct_of_the_spec_has_a_model_class() -> None:
+    from systemkit.linuxkit.fields import OCI_STRUCTS
+
+    modelled = {cls.SPEC for cls in oci.OCI_VALUES} | {st.MountSpec}
+    assert modelled >= OCI_STRUCTS
+    assert {st.Interface, st.BindNS} <= modelled

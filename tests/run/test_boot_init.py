@@ -228,7 +228,7 @@ def test_init_runs_bundles_in_order_and_stops_lingering_services(
         onshutdown=[("bye", sh("echo 'bye: onshutdown container'"), True)],
         cmdline="console=ttyS0 quiet",
     )
-    with QemuSession(kernel, initrd, "console=ttyS0 quiet systemkit.linger=3", console=None) as vm:
+    with QemuSession(kernel, initrd, "console=ttyS0 quiet systemkit.linger=5", console=None) as vm:
         vm.expect("systemkit-init: started", timeout=BOOT_TIMEOUT)
         vm.expect("systemkit-init: loaded the overlay module", timeout=STEP)
         vm.expect("systemkit-init: onboot 000-first: starting", timeout=STEP)
@@ -245,7 +245,7 @@ def test_init_runs_bundles_in_order_and_stops_lingering_services(
             vm.expect("never printed", timeout=0.5)
         # a failed expect leaves the position alone: a line already printed is still found
         vm.expect("ticker: tick", timeout=STEP)
-        vm.expect("systemkit-init: stopping services after 3s", timeout=STEP)
+        vm.expect("systemkit-init: stopping services after 5s", timeout=STEP)
         vm.expect("systemkit-init: onshutdown 000-bye: starting", timeout=STEP)
         vm.expect("bye: onshutdown container", timeout=STEP)
         vm.expect("systemkit-init: all onshutdown containers done", timeout=STEP)

@@ -14,7 +14,18 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as hs
 
-from systemkit import File, Kernel, Mount, Onboot, Resources, Runtime, Service, System, lower
+from systemkit import (
+    File,
+    Kernel,
+    Memory,
+    Mount,
+    Onboot,
+    Resources,
+    Runtime,
+    Service,
+    System,
+    lower,
+)
 from systemkit.spec import types as st
 from systemkit.spec.codec import from_data, json_schema, load_spec, spec_bytes, spec_digest
 
@@ -31,7 +42,7 @@ def sample() -> System:
                 env={"INSECURE": "true"},
                 oom_score_adj=0,
                 mounts=[Mount("/sys/fs/cgroup", type="cgroup", options=["rw"])],
-                resources=Resources(memory=st.Memory(limit=100)),
+                resources=Resources(memory=Memory(limit=100)),
                 runtime=Runtime(mkdir=["/var/lib/x"]),
                 sysctl={"b.x": "1", "a.y": "2"},
             )

@@ -22,6 +22,7 @@ from systemkit.backends.docker.errors import (
     SAVE_FAILED,
     engine_error,
 )
+from systemkit.diagnostics import Diagnostic, UserError
 from systemkit.images.archive import import_archive
 from systemkit.images.errors import ImageError
 from systemkit.images.mediatypes import host_arch, normalise_arch
@@ -220,12 +221,23 @@ class EngineImages:
             tmp.unlink(missing_ok=True)
 
     def fetch_all(self, spec: Spec) -> None:
+        """Fetch every image; every image that cannot be had is reported, all at once (an
+        engine that cannot be reached stops at once)."""
+        problems: list[Diagnostic] = []
         for ref, spec_path in spec_images(spec):
             try:
                 ImageRef.parse(ref)
             except InvalidReference as exc:
-                raise engine_error(IMAGE_MISSING, str(exc), spec_path) from None
-            self.fetch(ref, spec_path)
+                problems.extend(engine_error(IMAGE_MISSING, str(exc), spec_path).diagnostics)
+                continue
+            try:
+                self.fetch(ref, spec_path)
+            except UserError as exc:
+                if any(d.spec_path in (None, "$") for d in exc.diagnostics):
+                    raise
+                problems.extend(exc.diagnostics)
+        if problems:
+            raise UserError(problems)
 
 
 def api_reason(exc: docker.errors.APIError) -> str:
