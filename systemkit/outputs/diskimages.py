@@ -178,7 +178,7 @@ class DiskBuild:
                     str(tree),
                     str(self.epoch),
                 ],
-                self.env,
+                _with_package_path(self.env),
                 name="unpacking the filesystem (under fakeroot)",
             )
             self.work.tree = tree
@@ -336,7 +336,9 @@ class DiskBuild:
         osrel = self.text_file(
             "os-release", f'NAME="systemkit"\nID=systemkit\nPRETTY_NAME="{self.name}"\n'
         )
-        cmd = self.text_file(f"uki-cmdline-{len(cmdline)}", cmdline)
+        cmd = self.text_file(
+            f"uki-cmdline-{hashlib.sha256(cmdline.encode()).hexdigest()[:8]}", cmdline
+        )
         make_uki(
             Path(path_of("efi-stub")),
             {
@@ -574,6 +576,14 @@ BUILDERS: dict[str, Callable[[DiskBuild], None]] = {
     "erofs": DiskBuild.build_erofs,
     "uki": DiskBuild.build_uki,
 }
+
+
+def _with_package_path(env: Mapping[str, str]) -> dict[str, str]:
+    """``env`` with this systemkit's parent directory first on ``PYTHONPATH``, so that
+    ``python -m systemkit.outputs.fstree`` finds the same package however it was imported."""
+    root = str(Path(__file__).resolve().parents[2])
+    rest = env.get("PYTHONPATH", "")
+    return {**env, "PYTHONPATH": f"{root}{os.pathsep}{rest}" if rest else root}
 
 
 def _splice(src: Path, dst: Path, offset: int) -> None:
