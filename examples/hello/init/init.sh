@@ -226,6 +226,19 @@ for bundle in /containers/services/*; do
         say "service $name: not started: preparing the bundle failed"
     fi
 done
+# The linger counts from the moment every service runs, not from when runc was asked to start
+# it: under TCG on a busy host, creating a container can take seconds (bounded: 60 s).
+tries=0
+while [ -n "$pids" ] && [ "$tries" -lt 600 ]; do
+    pending=0
+    for entry in $pids; do
+        kill -0 "${entry%%:*}" 2>/dev/null || continue
+        runc state "${entry#*:}" 2>/dev/null | grep -q '"status": "running"' || pending=1
+    done
+    [ "$pending" = 0 ] && break
+    usleep 100000
+    tries=$((tries + 1))
+done
 [ -n "$pids" ] && say "all services started"
 
 running() {
