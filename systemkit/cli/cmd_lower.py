@@ -112,14 +112,19 @@ def run(args: argparse.Namespace) -> int:
             return 0
         write_output(_data(lowered, args.format), args.output)
         return 0
-    if args.output is None and not args.digest:
-        raise UsageError("several systems are written one file each: give -o DIR")
+    # Match first: a name or glob that matches nothing is that error (SK055), not a usage error,
+    # and a repeated name or a glob that matches one system selects just one.
     many = [with_lock(lw, list(args.files), args) for lw in load_many(args.files, selection)]
+    if args.output is None and not args.digest and len(many) != 1:
+        raise UsageError("several systems are written one file each: give -o DIR")
     if args.show_defaults:
         many = [_show_defaults(lw, list(args.files)) for lw in many]
     for lowered in many:
         for diag in lowered.diagnostics:
             print(diag.render(), file=sys.stderr)
+    if args.output is None and not args.digest:
+        write_output(_data(many[0], args.format), None)
+        return 0
     if args.digest:
         width = max(len(lw.name or "") for lw in many)
         lines = "".join(f"{lw.name or '':<{width}}  {spec_digest(lw.spec)}\n" for lw in many)

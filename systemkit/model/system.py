@@ -150,7 +150,9 @@ class File(Located):
         """A file whose ``contents`` are ``template`` rendered with ``values`` (jinja2).
 
         ``template`` is the template text (a ``str``), or a template file (a
-        :class:`~pathlib.Path`, relative to the directory of the file making the call).
+        :class:`~pathlib.Path`, relative to the directory of the file making the call); a
+        one-line ``str`` without jinja2 markup that ends like a template file name
+        (``"motd.j2"``) is refused (SK140), since it would otherwise become the contents.
         Rendering is strict and plain: a variable the template uses but ``values`` lacks is
         an error (never an empty string), nothing is HTML-escaped, a trailing newline is
         kept, and the same values always give the same text. A template error is reported

@@ -64,6 +64,16 @@ def render(template: str | Path, values: Mapping[str, object]) -> str | None:
             return None
         name, filename = str(template), display_path(str(path.resolve()))
     else:
+        if _looks_like_a_file_name(template):
+            _problem(
+                where,
+                f"template {template!r} looks like a file name, but a str is the template's "
+                "text: it would be written as the file's contents",
+                None,
+                None,
+                f"pass Path({template!r}) to render the template file",
+            )
+            return None
         source, name, filename = template, INLINE, INLINE
     env = _environment(None)
     try:
@@ -85,6 +95,18 @@ def render(template: str | Path, values: Mapping[str, object]) -> str | None:
         at = f", line {line}" if line is not None else ""
         _problem(where, f"template {name}{at}: {type(exc).__name__}: {exc}", filename, line)
     return None
+
+
+_FILE_SUFFIXES = (".j2", ".jinja", ".jinja2", ".tmpl", ".tpl", ".template")
+
+
+def _looks_like_a_file_name(text: str) -> bool:
+    """One line, no jinja2 markup, ending in a template file suffix: ``"motd.j2"``."""
+    return (
+        "\n" not in text
+        and not any(mark in text for mark in ("{{", "{%", "{#"))
+        and text.strip().lower().endswith(_FILE_SUFFIXES)
+    )
 
 
 _UNDEFINED_HINT = (

@@ -30,7 +30,7 @@ from systemkit.spec.lowered import Lowered
 
 MAX_SUGGESTIONS = 3
 """At most this many "did you mean" names for a name that matches nothing."""
-MAX_LISTED = 5
+MAX_LISTED = 3
 """A message that names a file's systems shows at most this many (``systemkit ls`` has all)."""
 
 _GLOB_CHARS = frozenset("*?[")
@@ -74,7 +74,7 @@ def suggestions(name: str, names: Iterable[str]) -> list[str]:
 
 
 def listed(names: Sequence[str]) -> str:
-    """``a, b, c`` or ``a, b, c, d, e and 995 more``: never the whole of a long list."""
+    """``a, b, c`` or ``a, b, c and 997 more``: never the whole of a long list."""
     ordered = sorted(names)
     if len(ordered) <= MAX_LISTED:
         return ", ".join(ordered)

@@ -72,3 +72,15 @@ def test_check_reports_every_template_error_with_both_lines(tmp_path: Path) -> N
         ((tmp_path / "motd.j2").resolve(), 2)
     ]
     assert "template <template>, line 1: unexpected '}'" in syntax.message
+
+
+def test_a_file_name_given_as_str_is_an_error_not_the_contents() -> None:
+    # a str is the template's text; "motd.j2" alone would silently become the file's contents
+    with pytest.raises(ModelValueError) as info:
+        File.template("/etc/motd", "motd.j2", host="edge-1")
+    [d] = info.value.diagnostics
+    assert d.code == "SK140"
+    assert "looks like a file name" in d.message
+    assert d.hint is not None and "Path('motd.j2')" in d.hint
+    # text that merely ends in the suffix but is a template stays a template
+    assert File.template("/etc/x", "{{ a }}.j2", a="b").contents == "b.j2"

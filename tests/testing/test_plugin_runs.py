@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -112,6 +113,8 @@ def test_fails(systemkit_vm: VMFactory) -> None:
         assert Path(sockets.group(1), "console.sock").exists()
     finally:
         os.kill(pid, signal.SIGKILL)
+        # a kept VM is the user's to remove: this test is that user
+        shutil.rmtree(sockets.group(1), ignore_errors=True)
     assert wait_gone(pid)
 
 
