@@ -106,9 +106,11 @@ def test_killed_builds_leave_nothing_after_the_next_build(tmp_path: Path) -> Non
         )
         if i % 5 == 0:  # some kills while starting up, reading the system, resolving images
             time.sleep(rng.uniform(0.0, to_lock))
-        else:  # most while outputs are being written
+        else:  # most while outputs are being written (a temporary output exists)
             _until_locked(proc, out)
-            time.sleep(rng.uniform(0.0, writing))
+            while proc.poll() is None and not any(out.glob(".*.part")):
+                time.sleep(0.002)
+            time.sleep(rng.uniform(0.0, writing / 2))
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         litter_seen += any(p.name.endswith(".part") for p in out.iterdir())
