@@ -36,6 +36,19 @@ _POWER_DOWN = "reboot: Power down"
 _RESTART = "reboot: Restarting system"
 
 
+def terminate(proc: subprocess.Popen[bytes], grace: float = 5.0) -> None:
+    """Stop a qemu process: SIGTERM, then SIGKILL after ``grace`` seconds; wait for it."""
+    try:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(grace)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    except ProcessLookupError:
+        pass
+
+
 class QemuError(SystemkitError):
     """qemu could not be started, or a console expectation was not met."""
 
@@ -253,15 +266,7 @@ class QemuSession:
         if self._proc.poll() is not None:
             return
         self._killed = True
-        try:
-            self._proc.send_signal(signal.SIGTERM)
-            try:
-                self._proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
-                self._proc.wait()
-        except ProcessLookupError:
-            pass
+        terminate(self._proc)
 
     def wait(self, timeout: float | None = None) -> RunResult:
         """Wait until qemu exits (stopping it after ``timeout`` seconds from the boot's start);

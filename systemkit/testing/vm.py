@@ -28,6 +28,7 @@ from pathlib import Path
 import attrs
 
 from systemkit.diagnostics import SystemkitError
+from systemkit.run.qemu import terminate
 
 QEMU = "qemu-system-x86_64"
 _ESCAPES = re.compile(r"\x1b(\[[0-9;?]*[ -/]*[@-~]|[@-Z\\-_]|c)")
@@ -394,15 +395,7 @@ class VMProcess:
     def stop(self) -> None:
         """Stop qemu (SIGTERM, then SIGKILL after 5 seconds) and close the connections."""
         if self.proc.poll() is None:
-            try:
-                self.proc.send_signal(signal.SIGTERM)
-                try:
-                    self.proc.wait(5)
-                except subprocess.TimeoutExpired:
-                    self.proc.kill()
-                    self.proc.wait()
-            except ProcessLookupError:
-                pass
+            terminate(self.proc)
         self._close()
 
     def detach(self) -> None:
