@@ -183,6 +183,73 @@ def build_part(work: Path, count: int, mb: int) -> None:
     print(f"  v00 from --all identical to the single build: {same}")
 
 
+EARLY_PY = """\
+from systemkit import Kernel, Onboot, Service, System, matrix
+
+
+def variant(n: int) -> System:
+    return System(
+        kernel=Kernel("bench/kernel:1", cmdline="console=ttyS0", tar="none"),
+        init=["bench/app0:1"],
+        onboot=[Onboot("one", "bench/app1:1", env={{"PATH": "/bin", "VARIANT": str(n)}})],
+        services=[Service("two", "bench/app2:1"), Service("agent", "bench/agent:1")],
+    )
+
+
+systems = matrix(variant, n=range({count}), name="v{{n}}")
+"""
+
+
+def layer_cache_part(work: Path, mb: int, rounds: int = 3) -> None:
+    """``--layer-cache``: variants that differ in their first onboot container (so the build
+    cache resumes only there, and the three images after it are streamed again), built
+    in-process as ``kernel+initrd`` after a seed build: the median of ``rounds`` builds
+    without layer cache entries, of builds that write them, and of builds that read them."""
+    from statistics import median
+
+    from systemkit.backends import build
+    from systemkit.loader import load
+    from systemkit.model.lower import lower
+
+    work = work / "layer-cache"
+    store_dir = work / "store"
+    store = ImageStore(store_dir)
+    print(f"\nlayer cache: generating {mb} MB of image content in {work} ...", flush=True)
+    per = mb * MB // 3
+    total = sum(
+        make_image(store, f"docker.io/bench/app{i}:1", work / "mirror" / f"app{i}", per, i)
+        for i in range(3)
+    )
+    shutil.rmtree(work / "mirror", ignore_errors=True)
+    store.tag("docker.io/bench/kernel:1", synth.put_image(store, [{"kernel": os.urandom(8 * MB)}]))
+    agent = synth.put_image(store, [{"bin/agent": os.urandom(200_000)}], config={"Cmd": ["/a"]})
+    store.tag("docker.io/bench/agent:1", agent)
+    path = work / "system.py"
+    path.write_text(EARLY_PY.format(count=3 * rounds + 1))
+    systems = load(path)
+
+    def one(n: int, **options: object) -> float:
+        spec = lower(systems[f"v{n}"], base_dir=work, name=f"v{n}").spec
+        out = work / "out" / f"v{n}"
+        t0 = time.monotonic()
+        build(spec, base_dir=work, formats=("kernel+initrd",), out_dir=out, name=f"v{n}",
+              cache_dir=store_dir, backend_options=options)  # fmt: skip
+        return time.monotonic() - t0
+
+    seed = one(0)  # the build cache entry every other variant resumes from, at onboot[0]
+    without = [one(n) for n in range(1, rounds + 1)]
+    writing = [one(n, write_layers=True) for n in range(rounds + 1, 2 * rounds + 1)]
+    entries = sorted(p.name for p in (store_dir / ".layer-cache").glob("*.tar"))
+    reading = [one(n) for n in range(2 * rounds + 1, 3 * rounds + 1)]
+    a, w, r = median(without), median(writing), median(reading)
+    print(f"variants differing in their first onboot container, {total / MB:.0f} MB of images,")
+    print(f"kernel+initrd, warm store, in-process, median of {rounds} (seed build {seed:.2f} s):")
+    print(f"  resumed at onboot[0], layers decompressed   {a:7.2f} s")
+    print(f"  the same, writing the layer cache           {w:7.2f} s   ratio {w / a:5.2f}")
+    print(f"  the same, streaming the layer cache         {r:7.2f} s   ratio {r / a:5.2f}")
+    print(f"  ({len(entries)} layer cache entries)")
+
+
 def lower_part(work: Path) -> None:
     src = work / "thousand"
     src.mkdir()
@@ -231,6 +298,12 @@ def main() -> int:
     parser.add_argument("--workdir", type=Path, default=None)
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
     parser.add_argument("--only", choices=("build", "lower"), help="run one part")
+    parser.add_argument(
+        "--layer-cache",
+        action="store_true",
+        help="also: variants differing in their first container, with and without the layer "
+        "cache (off by default)",
+    )
     opts = parser.parse_args()
     work = opts.workdir or Path(tempfile.mkdtemp(prefix="sk-variants-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -239,6 +312,8 @@ def main() -> int:
             build_part(work, opts.variants, opts.mb)
         if opts.only != "build":
             lower_part(work)
+        if opts.layer_cache:
+            layer_cache_part(work, opts.mb)
     finally:
         if not opts.keep and opts.workdir is None:
             shutil.rmtree(work, ignore_errors=True)
