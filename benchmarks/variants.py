@@ -197,12 +197,18 @@ def build_part(work: Path, count: int, mb: int) -> None:
 
 
 def write_floor(src: Path, dst: Path) -> tuple[float, int]:
-    """The time to write every artifact below ``src`` again (in-kernel copies into ``dst``):
-    what writing the outputs alone costs on this machine's disk, in the same run."""
+    """The time to write every artifact below ``src`` again (in-kernel copies into ``dst``,
+    each file once however many links it has): what writing the outputs alone costs on this
+    machine's disk, in the same run."""
     files = sorted(p for p in src.rglob("*") if p.is_file())
+    seen: set[int] = set()
     written = 0
     t0 = time.monotonic()
     for path in files:
+        inode = path.stat().st_ino
+        if inode in seen:  # a hard link to an artifact already counted (a shared kernel)
+            continue
+        seen.add(inode)
         target = dst / path.relative_to(src)
         target.parent.mkdir(parents=True, exist_ok=True)
         size = path.stat().st_size
