@@ -187,6 +187,18 @@ class AtomicOutputs:
         self._scratch.remove(scratch)
         self._pending.append((scratch, self.out_dir / final_name))
 
+    def link(self, source: Path, final_name: str) -> Path:
+        """An output that becomes ``final_name`` on commit with the bytes of ``source``: a hard
+        link to it where the filesystem allows (outputs are replaced, never changed in
+        place), a copy otherwise."""
+        tmp = self.temp(final_name)
+        tmp.unlink()  # the name stays this session's: nothing else makes or reclaims it
+        try:
+            os.link(source, tmp)
+        except OSError:
+            shutil.copyfile(source, tmp)
+        return tmp
+
     @contextlib.contextmanager
     def open(self, final_name: str) -> Iterator[BinaryIO]:
         with self.temp(final_name).open("wb") as fh:
