@@ -5,13 +5,12 @@ A test compares the committed page with this output, so the docs cannot drift fr
 
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 from systemkit import codes
 from systemkit.check.catalogue import RULES, Rule
+from systemkit.outputs.atomic import write_file
 
 INTRO = """\
 # `systemkit check`: every mistake, at once, at your line
@@ -213,11 +212,7 @@ def render_catalogue() -> str:
 def main() -> int:
     out = render_catalogue()
     if len(sys.argv) > 1:
-        target = Path(sys.argv[1])
-        fd, tmp = tempfile.mkstemp(prefix="." + target.name + ".", dir=target.parent or ".")
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(out)
-        os.replace(tmp, target)
+        write_file(Path(sys.argv[1]), out.encode("utf-8"))
     else:
         sys.stdout.write(out)
     return 0

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 from systemkit.diagnostics import SystemkitError
 from systemkit.linuxkit.importer import generate_python, import_docstring
 from systemkit.linuxkit.parse import parse_files
+from systemkit.outputs.atomic import write_file
 
 NAME = "import"
 HELP = "turn LinuxKit YAML system files into a system.py"
@@ -41,21 +40,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--force", action="store_true", help="overwrite an existing --output")
 
 
-def _write(path: Path, text: str) -> None:
-    """Write ``text`` to a temporary name next to ``path``, then rename it into place."""
-    directory = path.parent if str(path.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def run(args: argparse.Namespace) -> int:
     files: list[Path] = args.files
     output: Path | None = args.output
@@ -78,6 +62,6 @@ def run(args: argparse.Namespace) -> int:
     if output is None:
         sys.stdout.write(text)
         return 0
-    _write(output, text)
+    write_file(output, text.encode("utf-8"))
     print(f"wrote {output}", file=sys.stderr)
     return 0

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from systemkit.diagnostics import Severity, SystemkitError, UserError
+from systemkit.outputs.atomic import write_file
 from systemkit.spec.lowered import Lowered
 
 if TYPE_CHECKING:
@@ -111,14 +110,4 @@ def write_output(data: bytes, out: Path | None) -> None:
         raise SystemkitError(f"{str(out)!r} is a directory: give a file name to write")
     if not out.parent.is_dir():
         raise SystemkitError(f"directory {str(out.parent)!r} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix="." + out.name + ".", dir=out.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # as an ordinary file would be, not mkstemp's 0600
-        os.replace(tmp, out)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    write_file(out, data)

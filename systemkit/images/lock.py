@@ -30,8 +30,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import tempfile
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -46,6 +44,7 @@ from systemkit.images.errors import ImageError, ImageNotFound, PlatformMismatch
 from systemkit.images.ref import ImageRef
 from systemkit.images.store import ImageStore, normalise_ref, select_platform
 from systemkit.limits import MAX_CONFIG_BYTES, load_json, safe_load_yaml
+from systemkit.outputs.atomic import write_file
 
 LOCK_FILE = "systemkit.lock"
 """The lock's file name, next to the system file."""
@@ -178,18 +177,8 @@ def read_lock(path: Path) -> Lock | None:
 
 
 def write_lock(path: Path, lock: Lock) -> None:
-    """Write atomically (a temporary file renamed into place)."""
-    fd, tmp = tempfile.mkstemp(prefix="." + path.name + ".", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(lock.to_bytes())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    """Write atomically (:func:`systemkit.outputs.atomic.write_file`)."""
+    write_file(path, lock.to_bytes())
 
 
 # -- making entries ----------------------------------------------------------------------------

@@ -187,17 +187,34 @@ class AtomicOutputs:
         self._scratch.remove(scratch)
         self._pending.append((scratch, self.out_dir / final_name))
 
+    def link(self, source: Path, final_name: str) -> Path:
+        """An output that becomes ``final_name`` on commit with the bytes of ``source``: a hard
+        link to it where the filesystem allows (outputs are replaced, never changed in
+        place), a copy otherwise."""
+        tmp = self.temp(final_name)
+        tmp.unlink()  # the name stays this session's: nothing else makes or reclaims it
+        try:
+            os.link(source, tmp)
+        except OSError:
+            shutil.copyfile(source, tmp)
+        return tmp
+
     @contextlib.contextmanager
     def open(self, final_name: str) -> Iterator[BinaryIO]:
         with self.temp(final_name).open("wb") as fh:
             yield fh
 
-    def commit(self) -> list[Path]:
-        """Rename every pending file into place (in order) and return the final paths."""
+    def commit(self, mode: int = 0o644) -> list[Path]:
+        """Rename every pending file into place (in order), each with permissions ``mode``,
+        and return the final paths."""
         done = []
         for tmp, final in self._pending:
-            os.chmod(tmp, 0o644)
+            os.chmod(tmp, mode)
             os.replace(tmp, final)
+            # rename(2) does nothing when both names are links to one file (an output that
+            # shares its bytes with the rebuild cache, built again): drop the temp name.
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
             done.append(final)
         self._pending = []
         self.cleanup()
@@ -220,3 +237,22 @@ class AtomicOutputs:
 
     def __exit__(self, *exc: object) -> None:
         self.cleanup()
+
+
+def ordinary_mode() -> int:
+    """The permissions an ordinary new file gets here: 0666 less the process's umask."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+def write_file(path: Path, data: bytes) -> Path:
+    """Write ``data`` to the file ``path`` whole or not at all, through an
+    :class:`AtomicOutputs` session on its directory: a temporary name there, renamed over
+    ``path`` with an ordinary file's permissions (:func:`ordinary_mode`); nothing is left on
+    an error, and what a killed writer left is reclaimed by the next write in that
+    directory. The one way every single-file output (``-o FILE``) is written."""
+    path = Path(path)
+    with AtomicOutputs(path.parent) as outputs:
+        outputs.temp(path.name).write_bytes(data)
+        return outputs.commit(ordinary_mode())[0]

@@ -32,7 +32,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shutil
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -192,8 +191,10 @@ class LocalExecutor:
         import multiprocessing
 
         # forkserver: workers start from a clean process, not a copy of this one's state
-        # (threads, open files); each builds one system at a time.
+        # (threads, open files); each builds one system at a time. The server imports the
+        # build code once and every worker is forked from it, instead of each importing it.
         context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["systemkit.variants.build", "systemkit.backends.native"])
         with ProcessPoolExecutor(max_workers=min(self.jobs, len(jobs)), mp_context=context) as pool:
             names = {pool.submit(run_job, job): job_name(job) for job in jobs}
             pending: set[Future[str]] = set(names)
@@ -274,31 +275,19 @@ def result_event(result: SystemResult, done: int, total: int) -> ProgressEvent:
 
 def _link_artifacts(src: SystemResult, name: str, out_dir: Path) -> tuple[Path, ...]:
     """Give ``name`` the artifacts of ``src`` (renamed NAME-... -> name-...): hard links
-    when the filesystem allows, copies otherwise; each appears atomically."""
-    import tempfile
+    when the filesystem allows, copies otherwise, through one :class:`AtomicOutputs` session,
+    so they appear together or not at all and a killed process's temporaries are reclaimed
+    by the next build in ``out_dir``."""
+    from systemkit.outputs.atomic import AtomicOutputs
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    made: list[Path] = []
-    for path in src.paths:
-        new_name = (
-            name + path.name[len(src.name) :] if path.name.startswith(src.name) else path.name
-        )
-        final = out_dir / new_name
-        fd, tmp = tempfile.mkstemp(prefix=f".{new_name}.", suffix=".part", dir=out_dir)
-        os.close(fd)
-        os.unlink(tmp)
-        try:
-            try:
-                os.link(path, tmp)
-            except OSError:
-                shutil.copyfile(path, tmp)
-                os.chmod(tmp, 0o644)
-            os.replace(tmp, final)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        made.append(final)
-    return tuple(made)
+    with AtomicOutputs(out_dir) as outputs:
+        for path in src.paths:
+            new_name = (
+                name + path.name[len(src.name) :] if path.name.startswith(src.name) else path.name
+            )
+            outputs.link(path, new_name)
+        return tuple(outputs.commit())
 
 
 def build_many(

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import subprocess
+from collections.abc import Iterator
 
 
 def free_port() -> int:
@@ -12,6 +14,16 @@ def free_port() -> int:
         s.bind(("127.0.0.1", 0))
         port: int = s.getsockname()[1]
         return port
+
+
+@contextlib.contextmanager
+def refused_port() -> Iterator[int]:
+    """A TCP port on 127.0.0.1 that refuses connections while the block runs: bound here
+    but never listened on, so no other process can take it meanwhile."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        yield port
 
 
 def stop_process(proc: subprocess.Popen[bytes], timeout: float = 10.0) -> None:

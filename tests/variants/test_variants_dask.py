@@ -3,6 +3,7 @@ processes on 127.0.0.1 (started and stopped here): artifacts byte-identical to a
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -13,22 +14,39 @@ from pathlib import Path
 import pytest
 
 from tests.support.cli import systemkit_cli
-from tests.support.procs import free_port, stop_process
+from tests.support.procs import refused_port, stop_process
 from tests.variants.test_variants_build import tree
+
+
+def _scheduler_address(path: Path, proc: subprocess.Popen[bytes], deadline: float) -> str:
+    """The address the scheduler bound, from the scheduler file it writes once listening."""
+    while True:
+        try:
+            address: str = json.loads(path.read_text())["address"]
+            return address
+        except (OSError, ValueError, KeyError):  # not written yet, or half written
+            if proc.poll() is not None:
+                raise RuntimeError(f"the dask scheduler exited ({proc.returncode})") from None
+            if time.monotonic() > deadline:
+                raise TimeoutError("the dask scheduler did not start") from None
+            time.sleep(0.1)
 
 
 @pytest.fixture(scope="module")
 def dask_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """``tcp://127.0.0.1:PORT`` of a scheduler with two single-threaded worker processes."""
+    """``tcp://127.0.0.1:PORT`` of a scheduler with two single-threaded worker processes.
+    The scheduler binds a port of its own choosing (``--port 0``) and writes the address it
+    bound to its scheduler file, so no other process can take the port between a choice and
+    the bind."""
     from distributed import Client
 
     work = tmp_path_factory.mktemp("dask")
-    port = free_port()
-    address = f"tcp://127.0.0.1:{port}"
+    scheduler_file = work / "scheduler.json"
     env = {**os.environ, "DASK_DISTRIBUTED__WORKER__DAEMON": "False"}
     common = ["--no-dashboard"]
     procs: list[subprocess.Popen[bytes]] = []
     logs = []
+    deadline = time.monotonic() + 120
     try:
         log = (work / "scheduler.log").open("wb")
         logs.append(log)
@@ -42,7 +60,9 @@ def dask_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                     "--host",
                     "127.0.0.1",
                     "--port",
-                    str(port),
+                    "0",
+                    "--scheduler-file",
+                    str(scheduler_file),
                     *common,
                 ],
                 stdout=log,
@@ -51,6 +71,8 @@ def dask_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                 env=env,
             )
         )
+        address = _scheduler_address(scheduler_file, procs[0], deadline)
+        assert address.startswith("tcp://127.0.0.1:"), address
         for i in range(2):
             log = (work / f"worker{i}.log").open("wb")
             logs.append(log)
@@ -80,7 +102,6 @@ def dask_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                     env=env,
                 )
             )
-        deadline = time.monotonic() + 120
         client = None
         while True:
             try:
@@ -135,19 +156,20 @@ def test_dask_build_matches_a_local_build(
 def test_dask_scheduler_unreachable_is_a_clear_error(
     variants_py: Path, variants_store: Path, tmp_path: Path
 ) -> None:
-    res = systemkit_cli(
-        "build",
-        str(variants_py),
-        "--all",
-        "--dir",
-        str(tmp_path / "out"),
-        "--executor",
-        "dask",
-        "--scheduler",
-        f"tcp://127.0.0.1:{free_port()}",
-        "--cache",
-        str(variants_store),
-        timeout=120,
-    )
+    with refused_port() as port:
+        res = systemkit_cli(
+            "build",
+            str(variants_py),
+            "--all",
+            "--dir",
+            str(tmp_path / "out"),
+            "--executor",
+            "dask",
+            "--scheduler",
+            f"tcp://127.0.0.1:{port}",
+            "--cache",
+            str(variants_store),
+            timeout=120,
+        )
     assert res.returncode == 1
     assert "cannot reach the Dask scheduler" in res.stderr and "Traceback" not in res.stderr

@@ -1,0 +1,111 @@
+"""Single-file outputs (``-o FILE`` of ``lower``, ``schema``, ``import``; lock files) go through
+:func:`systemkit.outputs.atomic.write_file`: whole or not at all, an ordinary file's
+permissions, nothing left on an error, and what a killed writer left is reclaimed by the next
+write in that directory. Kills are real: a ``systemkit`` process that SIGKILLs itself just
+before its rename."""
+
+from __future__ import annotations
+
+import errno
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from systemkit.cli import main
+from systemkit.outputs.atomic import ordinary_mode, write_file
+
+SYSTEM_PY = (
+    "from systemkit import Service, System\nsystem = System(services=[Service('a', 'alpine')])\n"
+)
+SYSTEM_YML = "services:\n  - name: a\n    image: alpine\n"
+
+KILL_BEFORE_RENAME = """\
+import os, signal, sys
+from systemkit.cli import main
+def replace(src, dst, *args, **kwargs):
+    os.kill(os.getpid(), signal.SIGKILL)  # the temporary output is written, not yet renamed
+os.replace = replace
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def _killed(cwd: Path, *args: str) -> None:
+    res = subprocess.run(
+        [sys.executable, "-c", KILL_BEFORE_RENAME, *args], cwd=cwd, capture_output=True
+    )
+    assert res.returncode == -signal.SIGKILL, res.stderr
+
+
+def _names(directory: Path) -> list[str]:
+    return sorted(p.name for p in directory.iterdir())
+
+
+@pytest.mark.parametrize(
+    ("argv", "output"),
+    [
+        (["lower", "../src/system.py", "-o", "spec.json"], "spec.json"),
+        (["schema", "-o", "schema.json"], "schema.json"),
+        (["import", "../src/system.yml", "-o", "system.py", "--force"], "system.py"),
+    ],
+)
+def test_a_killed_writer_leaves_a_temporary_the_next_write_reclaims(
+    tmp_path: Path, argv: list[str], output: str
+) -> None:
+    src, out = tmp_path / "src", tmp_path / "out"
+    src.mkdir()
+    out.mkdir()
+    (src / "system.py").write_text(SYSTEM_PY)
+    (src / "system.yml").write_text(SYSTEM_YML)
+    (out / output).write_bytes(b"old\n")
+    _killed(out, *argv)
+    litter = [n for n in _names(out) if n != output]
+    assert litter, litter  # the kill left a temporary
+    assert (out / output).read_bytes() == b"old\n"  # the old file, untouched
+    cwd = os.getcwd()
+    os.chdir(out)
+    try:
+        assert main(argv) == 0  # the next write in that directory
+    finally:
+        os.chdir(cwd)
+    assert _names(out) == [output]
+    assert (out / output).read_bytes() != b"old\n"
+    assert (out / output).stat().st_mode & 0o777 == ordinary_mode()
+
+
+def test_a_write_that_fails_leaves_the_old_file_and_nothing_else(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = tmp_path / "spec.json"
+    target.write_bytes(b"old\n")
+
+    def full_disk(src: object, dst: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", full_disk)
+    with pytest.raises(OSError, match="No space left"):
+        write_file(target, b"new\n")
+    monkeypatch.undo()
+
+    def interrupted(src: object, dst: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(os, "replace", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        write_file(target, b"new\n")
+    monkeypatch.undo()
+    assert _names(tmp_path) == ["spec.json"] and target.read_bytes() == b"old\n"
+
+
+def test_write_file_gives_an_ordinary_files_permissions(tmp_path: Path) -> None:
+    old = os.umask(0o027)
+    try:
+        path = write_file(tmp_path / "a.json", b"{}\n")
+    finally:
+        os.umask(old)
+    assert path == tmp_path / "a.json" and path.read_bytes() == b"{}\n"
+    assert path.stat().st_mode & 0o777 == 0o640
+    assert _names(tmp_path) == ["a.json"]
