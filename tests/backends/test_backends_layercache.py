@@ -234,6 +234,38 @@ def test_cached_headers_and_bodies_round_trip(tmp_path: Path) -> None:
     assert "etc/gone.conf" not in names and "opt/stale/a.txt" not in names
 
 
+def test_concurrent_writers_of_one_key_leave_one_good_entry(tmp_path: Path) -> None:
+    store = make_store(tmp_path / "store")
+    images = ImageStore(store)
+    descs = _layer_descs(store, APP)
+    root = tmp_path / "lc"
+    writers = [LayerCache(root, write=True) for _ in range(2)]
+    streams = {
+        i: iter(w.flattened(APP, descs, images.open_layer, honour_opaque=True, warn=print))
+        for i, w in enumerate(writers)
+    }
+    seen: list[list[tuple[Any, bytes]]] = [[], []]
+    while streams:  # member by member, in turn, as two worker processes might
+        for i, stream in list(streams.items()):
+            member = next(stream, None)
+            if member is None:
+                del streams[i]
+            else:
+                seen[i].append((member[0].copy(), member[1].read()))
+    assert writers[0].written == writers[1].written == [layers_key(descs, True)]
+    assert sorted(p.name for p in root.iterdir()) == [
+        f"{layers_key(descs, True)}.{x}" for x in ("json", "tar")
+    ]
+    reader = LayerCache(root)
+    again = [
+        (hdr.copy(), body.read())
+        for hdr, body in reader.flattened(
+            APP, descs, images.open_layer, honour_opaque=True, warn=print
+        )
+    ]
+    assert reader.hits == writers[0].written and again == seen[0] == seen[1]
+
+
 def test_streams_from_the_layer_cache_give_the_same_bytes(tmp_path: Path) -> None:
     store = make_store(tmp_path / "store")
     expected, plain = _build(spec(), store, tmp_path / "plain", use_cache=False)
