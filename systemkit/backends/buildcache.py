@@ -198,6 +198,8 @@ class BuildCache:
                 return None
             checkpoint = None
             initrd = state.get("initrd")
+            if "kernel" in state and not _same_file(path / "kernel", state["kernel"]):
+                return None  # the kernel (shared with outputs, see save) was changed in place
             if initrd and rec.get("initrd"):
                 st = rec["initrd"]
                 if (path / "initrd.gz").stat().st_size != initrd["length"]:
@@ -288,7 +290,12 @@ class BuildCache:
             if parts is not None and checkpoints:
                 length = max(cp.gzip.position for cp in checkpoints.values())
                 _copy_prefix(parts.gz, tmp / "initrd.gz", length)
-                shutil.copyfile(parts.kernel, tmp / "kernel")
+                kernel = _link(parts.kernel, tmp / "kernel")
+                if kernel is None:
+                    shutil.copyfile(parts.kernel, tmp / "kernel")
+                    st = (tmp / "kernel").stat()
+                    kernel = {"size": st.st_size, "mtime_ns": st.st_mtime_ns}
+                state["kernel"] = kernel
                 if parts.ucode is not None:
                     shutil.copyfile(parts.ucode, tmp / "ucode.cpio")
                 state["cmdline"] = parts.cmdline
@@ -397,8 +404,13 @@ class BuildCache:
         return removed
 
 
+def _same_file(path: Path, record: dict[str, int]) -> bool:
+    st = path.stat()
+    return bool(st.st_size == record["size"] and st.st_mtime_ns == record["mtime_ns"])
+
+
 def _link(output: Path, dst: Path) -> dict[str, int] | None:
-    """Hard-link an output tar into the cache instead of copying its prefix.
+    """Hard-link an output (the tar, the kernel) into the cache instead of copying it.
 
     Outputs are never modified in place (a build writes a new file and renames it over the
     old one), so the link keeps the old bytes. Its size and mtime are recorded so that a file
@@ -418,11 +430,10 @@ def _link(output: Path, dst: Path) -> dict[str, int] | None:
 
 
 def _prefix_intact(prefix: Path, state: dict[str, Any]) -> bool:
-    st = prefix.stat()
     linked = state.get("linked")
     if linked is not None:
-        return bool(st.st_size == linked["size"] and st.st_mtime_ns == linked["mtime_ns"])
-    return bool(st.st_size == state["files_offset"])
+        return _same_file(prefix, linked)
+    return bool(prefix.stat().st_size == state["files_offset"])
 
 
 def _copy_prefix(src: Path, dst: Path, length: int) -> None:

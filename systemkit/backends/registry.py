@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import sys
 from importlib.metadata import EntryPoint, entry_points
 
 from systemkit.backends.base import Backend
@@ -15,7 +16,20 @@ class BackendError(SystemkitError):
     """An unknown or broken backend."""
 
 
+_found: tuple[tuple[str, ...], dict[str, EntryPoint]] | None = None
+
+
 def _entry_points() -> dict[str, EntryPoint]:
+    """The registered backends; the scan of the installed distributions (~10 ms) is done once
+    per ``sys.path`` (a build of many systems asks once per system)."""
+    global _found
+    key = tuple(sys.path)
+    if _found is None or _found[0] != key:
+        _found = (key, _scan())
+    return dict(_found[1])
+
+
+def _scan() -> dict[str, EntryPoint]:
     found: dict[str, EntryPoint] = {}
     for ep in entry_points(group=GROUP):
         found.setdefault(ep.name, ep)

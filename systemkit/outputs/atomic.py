@@ -211,6 +211,10 @@ class AtomicOutputs:
         for tmp, final in self._pending:
             os.chmod(tmp, mode)
             os.replace(tmp, final)
+            # rename(2) does nothing when both names are links to one file (an output that
+            # shares its bytes with the rebuild cache, built again): drop the temp name.
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
             done.append(final)
         self._pending = []
         self.cleanup()

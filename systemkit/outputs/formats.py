@@ -9,7 +9,6 @@ has ``ucode``. gzip is written with mtime 0 and no file name, so outputs are byt
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import BinaryIO
@@ -239,7 +238,9 @@ def write_formats(
         parts = initrd_parts(tar_path, outs)
     for fmt in formats:
         if fmt == "kernel+initrd":
-            _copy_into(outs, f"{name}-kernel", [parts.kernel])
+            # The kernel file itself (the rebuild cache hard-links it, so variants that share
+            # a kernel write it once; see systemkit.backends.buildcache)
+            outs.promote(parts.kernel, f"{name}-kernel")
             if parts.ucode is None and "tar-kernel-initrd" not in formats:
                 outs.promote(parts.gz, f"{name}-initrd.img")
             else:
@@ -287,9 +288,9 @@ def _copy_into(outs: AtomicOutputs, final_name: str, sources: list[Path]) -> Non
     with outs.open(final_name) as fh:
         for src in sources:
             with src.open("rb") as sf:
-                shutil.copyfileobj(sf, fh, 1 << 20)
+                copy_range(sf, fh, os.fstat(sf.fileno()).st_size)
 
 
 def copy_file(src: Path, dst: Path) -> None:
     with src.open("rb") as a, dst.open("wb") as b:
-        shutil.copyfileobj(a, b, 1 << 20)
+        copy_range(a, b, os.fstat(a.fileno()).st_size)

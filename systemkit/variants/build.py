@@ -181,8 +181,10 @@ class LocalExecutor:
         import multiprocessing
 
         # forkserver: workers start from a clean process, not a copy of this one's state
-        # (threads, open files); each builds one system at a time.
+        # (threads, open files); each builds one system at a time. The server imports the
+        # build code once and every worker is forked from it, instead of each importing it.
         context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["systemkit.variants.build", "systemkit.backends.native"])
         with ProcessPoolExecutor(max_workers=min(self.jobs, len(jobs)), mp_context=context) as pool:
             names = {pool.submit(run_job, job): job_name(job) for job in jobs}
             pending: set[Future[str]] = set(names)
