@@ -222,6 +222,138 @@ def write_floor(src: Path, dst: Path) -> tuple[float, int]:
     return elapsed, written
 
 
+EARLY_PY = """\
+from systemkit import Kernel, Onboot, Service, System, matrix
+
+
+def variant(n: int) -> System:
+    return System(
+        kernel=Kernel("bench/kernel:1", cmdline="console=ttyS0", tar="none"),
+        init=["bench/app0:1"],
+        onboot=[Onboot("one", "bench/app1:1", env={{"PATH": "/bin", "VARIANT": str(n)}})],
+        services=[Service("two", "bench/app2:1"), Service("agent", "bench/agent:1")],
+    )
+
+
+systems = matrix(variant, n=range({count}), name="v{{n}}")
+"""
+
+
+def _package_image(store: ImageStore, ref: str, total: int, seed: int) -> int:
+    """An image of two gzip -6 layers of many small compressible files (a package tree), the
+    upper one replacing a third of the lower's files: what flattening costs most on."""
+    import gzip
+    import io
+    import random
+    import tarfile
+    import tempfile
+
+    from systemkit.images import mediatypes as mt
+
+    rng = random.Random(seed)
+    words = [b"lib", b"usr", b"alpha", b"beta", b"\x7fELF", b"config", b"0x1f", b"\0\0\0\1"]
+    count = max(1, total // 2 // 12_000)
+    descs, written = [], 0
+    for number in range(2):
+        with tempfile.TemporaryFile() as raw, tempfile.TemporaryFile() as gz:
+            with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as tar:
+                for i in range(count if number == 0 else count // 3):
+                    size = rng.randint(500, 23_500)
+                    data = b" ".join(rng.choices(words, k=size // 4))[:size]
+                    info = tarfile.TarInfo(f"usr/lib/pkg{i % 61}/file{i}.so")
+                    info.size, info.mode, info.mtime = len(data), 0o644, 1700000000
+                    tar.addfile(info, io.BytesIO(data))
+                    written += size
+            raw.seek(0)
+            with gzip.GzipFile(fileobj=gz, mode="wb", compresslevel=6, mtime=0) as z:
+                shutil.copyfileobj(raw, z, MB)
+            gz.seek(0)
+            digest, size = store.put_blob(gz)
+        descs.append({"mediaType": mt.OCI_LAYER_GZIP, "digest": digest, "size": size})
+    config = {"architecture": "amd64", "os": "linux", "config": {"Cmd": ["/bin/sh"]},
+              "rootfs": {"type": "layers", "diff_ids": []}}  # fmt: skip
+    manifest = {"schemaVersion": 2, "mediaType": mt.OCI_MANIFEST, "layers": descs,
+                "config": synth.put_json(store, mt.OCI_CONFIG, config)}  # fmt: skip
+    store.tag(ref, synth.put_json(store, mt.OCI_MANIFEST, manifest))
+    return written
+
+
+def layer_cache_part(work: Path, mb: int, rounds: int = 3) -> None:
+    """``--layer-cache``: variants that differ in their first onboot container (so the build
+    cache resumes only there, and the three images after it are streamed again), built
+    in-process as ``kernel+initrd`` after a seed build. Per round, one variant is built
+    without the layer cache's entries (moved aside) and one with them, interleaved; first,
+    ``rounds`` builds that write the entries; medians are printed as ratios. Twice: with the
+    build part's images, and with images of many small compressible files in two layers."""
+    for kind in ("bench", "packages"):
+        _layer_cache_run(work / f"layer-cache-{kind}", mb, kind, rounds)
+
+
+def _layer_cache_run(work: Path, mb: int, kind: str, rounds: int) -> None:
+    from statistics import median
+
+    from systemkit.backends import build
+    from systemkit.loader import load
+    from systemkit.model.lower import lower
+
+    store_dir = work / "store"
+    store = ImageStore(store_dir)
+    print(f"\nlayer cache: generating {mb} MB of image content in {work} ...", flush=True)
+    per = mb * MB // 3
+    total = sum(
+        make_image(store, f"docker.io/bench/app{i}:1", work / "mirror" / f"app{i}", per, i)
+        if kind == "bench"
+        else _package_image(store, f"docker.io/bench/app{i}:1", per, i)
+        for i in range(3)
+    )
+    shutil.rmtree(work / "mirror", ignore_errors=True)
+    store.tag("docker.io/bench/kernel:1", synth.put_image(store, [{"kernel": os.urandom(8 * MB)}]))
+    agent = synth.put_image(store, [{"bin/agent": os.urandom(200_000)}], config={"Cmd": ["/a"]})
+    store.tag("docker.io/bench/agent:1", agent)
+    path = work / "system.py"
+    path.write_text(EARLY_PY.format(count=3 * rounds + 1))
+    systems = load(path)
+    cache, aside = store_dir / ".layer-cache", work / "layer-cache-aside"
+    numbers = iter(range(3 * rounds + 1))
+
+    def one(**options: object) -> float:
+        n = next(numbers)
+        spec = lower(systems[f"v{n}"], base_dir=work, name=f"v{n}").spec
+        out = work / "out" / f"v{n}"
+        t0 = time.monotonic()
+        build(spec, base_dir=work, formats=("kernel+initrd",), out_dir=out, name=f"v{n}",
+              cache_dir=store_dir, backend_options=options)  # fmt: skip
+        elapsed = time.monotonic() - t0
+        shutil.rmtree(out)
+        return elapsed
+
+    seed = one()  # the build cache entry every other variant resumes from, at onboot[0]
+    writing = []
+    for _ in range(rounds):
+        shutil.rmtree(cache, ignore_errors=True)
+        writing.append(one(write_layers=True))
+    entries = len(list(cache.glob("*.tar")))
+    without, reading = [], []
+    for _ in range(rounds):
+        cache.rename(aside)
+        without.append(one())
+        shutil.rmtree(cache, ignore_errors=True)
+        aside.rename(cache)
+        reading.append(one())
+    a, w, r = median(without), median(writing), median(reading)
+    what = (
+        "single-layer images of large half-random files, gzip -1 (the build part's)"
+        if kind == "bench"
+        else "two-layer images of many small files, gzip -6"
+    )
+    print(f"variants differing in their first onboot container, {total / MB:.0f} MB of {what},")
+    print(f"kernel+initrd, warm store, in-process, median of {rounds} (seed build {seed:.2f} s):")
+    print(f"  resumed at onboot[0], layers decompressed   {a:7.2f} s")
+    print(f"  the same, writing the layer cache           {w:7.2f} s   ratio {w / a:5.2f}")
+    print(f"  the same, streaming the layer cache         {r:7.2f} s   ratio {r / a:5.2f}")
+    print(f"  ({entries} layer cache entries)")
+
+
 def lower_part(work: Path) -> None:
     src = work / "thousand"
     src.mkdir()
@@ -270,6 +402,12 @@ def main() -> int:
     parser.add_argument("--workdir", type=Path, default=None)
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
     parser.add_argument("--only", choices=("build", "lower"), help="run one part")
+    parser.add_argument(
+        "--layer-cache",
+        action="store_true",
+        help="also: variants differing in their first container, with and without the layer "
+        "cache (off by default)",
+    )
     opts = parser.parse_args()
     work = opts.workdir or Path(tempfile.mkdtemp(prefix="sk-variants-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -278,6 +416,8 @@ def main() -> int:
             build_part(work, opts.variants, opts.mb)
         if opts.only != "build":
             lower_part(work)
+        if opts.layer_cache:
+            layer_cache_part(work, opts.mb)
     finally:
         if not opts.keep and opts.workdir is None:
             shutil.rmtree(work, ignore_errors=True)

@@ -8,7 +8,7 @@ databases, JSON documents, file sources) are held in memory.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
@@ -51,7 +51,15 @@ from systemkit.spec.codec import SpecError, from_data, to_data
 from systemkit.spec.types import ImageConfig, ImageSpec, Spec, VolumeSpec
 from systemkit.spec.walk import first_uses
 
-__all__ = ["AssembleResult", "Assembler", "BuildError", "Images", "ResolvedLike", "assemble"]
+__all__ = [
+    "AssembleResult",
+    "Assembler",
+    "BuildError",
+    "Images",
+    "LayerStreams",
+    "ResolvedLike",
+    "assemble",
+]
 
 APK_DB = "lib/apk/db/installed"
 APK_SOURCE = "LINUXKIT.apkinit"
@@ -74,6 +82,27 @@ class ResolvedLike(Protocol):
 
     @property
     def label(self) -> dict[str, Any] | None: ...
+
+
+class LayerStreams(Protocol):
+    """Flattened image streams that may come from a cache
+    (:class:`systemkit.backends.layercache.LayerCache`)."""
+
+    def has(self, layers: Sequence[Mapping[str, Any]], honour_opaque: bool) -> bool:
+        """Whether the flattened stream of ``layers`` is cached."""
+        ...
+
+    def flattened(
+        self,
+        ref: str,
+        layers: Sequence[dict[str, Any]],
+        open_layer: Callable[[dict[str, Any]], BinaryIO],
+        *,
+        honour_opaque: bool,
+        warn: Callable[[str], None],
+    ) -> Iterator[tuple[TarHeader, Body]]:
+        """What :func:`~systemkit.assemble.flatten.flatten` yields for image ``ref``."""
+        ...
 
 
 class Images(Protocol):
@@ -114,12 +143,15 @@ class Assembler:
         base_dir: Path,
         progress: Progress = silent,
         honour_opaque: bool = True,
+        layer_cache: LayerStreams | None = None,
     ) -> None:
         self.spec = spec
         self.images = images
         self.base_dir = Path(base_dir)
         self.progress = progress
         self.honour_opaque = honour_opaque
+        self.layer_cache = layer_cache
+        """Where flattened image streams may come from (None: always from the layers)."""
         self.result = AssembleResult()
         self.guard = Guard(warn=self._warn)
         self.bundles: dict[str, str] = {}
@@ -199,13 +231,16 @@ class Assembler:
         start = resume or 0
         if resume is None:
             if spec.kernel is not None and spec.kernel.image:
-                self.progress(step(f"Extract kernel image: {spec.kernel.image}", "kernel"))
+                note = self._cached(spec.kernel.image)
+                self.progress(step(f"Extract kernel image: {spec.kernel.image}{note}", "kernel"))
                 yield from self._kernel()
             if spec.init:
                 self.progress(step("Add init containers:", "init"))
             yield from self._init()
             for i, vol in enumerate(spec.volumes):
-                self.progress(step(f"Add volume: {vol.name}", "volume", vol.name))
+                streamed = (vol.format or "filesystem") != "oci"
+                note = self._cached(vol.image) if vol.image and streamed else ""
+                self.progress(step(f"Add volume: {vol.name}{note}", "volume", vol.name))
                 yield from self._volume(i, vol)
         point = 0
         for section, entries in (
@@ -276,10 +311,31 @@ class Assembler:
             if self.guard.admit(hdr, root):
                 yield hdr, body
 
+    def _cached(self, ref: str) -> str:
+        """`` (cached layers)`` when image ``ref``'s flattened stream comes from the layer
+        cache (a note for the step that streams it), else ``""``."""
+        if self.layer_cache is None:
+            return ""
+        try:
+            img = self.resolve(ref)
+        except BuildError:
+            return ""  # raised again where the image is used
+        return " (cached layers)" if self.layer_cache.has(img.layers, self.honour_opaque) else ""
+
     def _image(self, ref: str, *, prefix: str, location: str, resolv: str = "") -> Iterator[Member]:
         img = self.resolve(ref)
-        layers = [(lambda d=desc: self.images.open_layer(d)) for desc in img.layers]
-        flat = flatten(layers, honour_opaque=self.honour_opaque, warn=self._warn, what=ref)
+        flat: Iterable[tuple[TarHeader, Body]]
+        if self.layer_cache is not None:
+            flat = self.layer_cache.flattened(
+                ref,
+                img.layers,
+                self.images.open_layer,
+                honour_opaque=self.honour_opaque,
+                warn=self._warn,
+            )
+        else:
+            layers = [(lambda d=desc: self.images.open_layer(d)) for desc in img.layers]
+            flat = flatten(layers, honour_opaque=self.honour_opaque, warn=self._warn, what=ref)
         yield from image_members(
             flat, prefix=prefix, source=ref, location=location, resolv=resolv, guard=self.guard
         )
@@ -357,7 +413,7 @@ class Assembler:
     def _init(self) -> Iterator[Member]:
         dbs: list[bytes] = []
         for i, ref in enumerate(self.spec.init):
-            self.progress(step(f"Process init image: {ref}", "init", ref))
+            self.progress(step(f"Process init image: {ref}{self._cached(ref)}", "init", ref))
             for hdr, body in self._image(
                 ref, prefix="", location=f"init[{i}]", resolv=RESOLV_SYMLINK
             ):
@@ -451,8 +507,9 @@ class Assembler:
                 f"container name {name!r} is not a usable directory name",
                 where=location,
             )
-        self.progress(step(f"  Create OCI config for {entry.image}", section, entry.name))
         ref = entry.image
+        note = "" if ref in dup else self._cached(ref)
+        self.progress(step(f"  Create OCI config for {ref}{note}", section, entry.name))
         img = self.resolve(ref)
         yaml = self._yaml_with_volumes(entry, location, spec_path)
         try:

@@ -70,15 +70,24 @@ def _layer_members(stream: BinaryIO, what: str, number: int) -> Iterator[tuple[T
         ) from None
 
 
+def dropped_warning(what: str, name: str) -> str:
+    """The warning of a layer member dropped because its name leaves the image root."""
+    return f"{what}: dropped layer member {name!r}: it leaves the image root"
+
+
 def flatten(
     layers: Iterable[Callable[[], BinaryIO]],
     *,
     honour_opaque: bool = True,
     warn: Warn = _ignore,
     what: str = "image",
+    dropped: Callable[[str], None] | None = None,
 ) -> Iterator[tuple[TarHeader, Body]]:
     """Yield the flattened members of ``layers`` (openers of uncompressed tar streams, listed
-    bottom layer first, as in a manifest). Names are cleaned like Go's ``filepath.Clean``."""
+    bottom layer first, as in a manifest). Names are cleaned like Go's ``filepath.Clean``.
+
+    ``dropped`` is told the raw name of each member dropped because it leaves the image root
+    (after ``warn`` got :func:`dropped_warning`), so the layer cache can replay the warning."""
     openers = list(layers)
     seen: dict[str, bool] = {}
     opaque: set[str] = set()
@@ -90,7 +99,9 @@ def flatten(
                 if name.startswith("/"):
                     name = go_clean(name.lstrip("/") or ".")
                 if name == ".." or name.startswith("../"):
-                    warn(f"{what}: dropped layer member {hdr.name!r}: it leaves the image root")
+                    warn(dropped_warning(what, hdr.name))
+                    if dropped is not None:
+                        dropped(hdr.name)
                     continue
                 hdr.name = name
                 slash = name.rfind("/")

@@ -27,12 +27,14 @@ import os
 import shutil
 import tempfile
 import time
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
 import attrs
 
-from systemkit.outputs.formats import InitrdCheckpoint, InitrdParts, copy_range
+from systemkit.outputs.diskimages import TREE_FORMATS
+from systemkit.outputs.formats import NEEDS_KERNEL, InitrdCheckpoint, InitrdParts, copy_range
 from systemkit.outputs.pgzip import GzipState
 from systemkit.spec.codec import canonical_json, to_data
 from systemkit.spec.types import Spec
@@ -66,6 +68,15 @@ def parse_size(text: str) -> int:
     if value < 0:
         raise ValueError(text)
     return value
+
+
+def resumes_initrd_only(formats: Collection[str]) -> bool:
+    """Whether a build of ``formats`` looks its resume points up by the keys made with
+    ``initrd_only`` (:func:`point_keys`): it builds a kernel format and nothing that needs the
+    whole filesystem stream (a tar, or a format holding the filesystem: an ISO with it,
+    squashfs, erofs)."""
+    wanted = set(formats)
+    return bool(NEEDS_KERNEL & wanted) and "tar" not in wanted and not TREE_FORMATS & wanted
 
 
 def _names(spec: Spec) -> list[list[str]]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import time
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, BinaryIO, cast
@@ -13,12 +14,18 @@ from systemkit.assemble.build import Assembler, BuildError, ResolvedLike
 from systemkit.assemble.tarstream import TarWriter
 from systemkit.assemble.verify import GunzipStream, VerifiedBlob
 from systemkit.backends.base import BuildRequest
-from systemkit.backends.buildcache import BuildCache, CacheEntry, ResumePoint, point_keys
+from systemkit.backends.buildcache import (
+    BuildCache,
+    CacheEntry,
+    ResumePoint,
+    point_keys,
+    resumes_initrd_only,
+)
+from systemkit.backends.layercache import LayerCache
 from systemkit.diagnostics import Diagnostic, SystemkitError, UserError
 from systemkit.images import mediatypes as mt
 from systemkit.images.store import ImageStore
 from systemkit.outputs import FORMATS, NEEDS_KERNEL, AtomicOutputs, write_formats
-from systemkit.outputs.diskimages import TREE_FORMATS
 from systemkit.outputs.formats import InitrdParts, copy_range, initrd_parts, resume_initrd
 from systemkit.outputs.hosttools import require_for
 from systemkit.progress import Progress, ProgressEvent, silent, step, warning
@@ -97,15 +104,28 @@ class NativeBackend:
 
     A rebuild that changes only the ``files`` section reuses the previous build's prefix
     (see :mod:`systemkit.backends.buildcache`); the bytes are the same as a full build's.
+    With ``use_cache``, images whose flattened layers are in the layer cache are streamed from
+    it (:mod:`systemkit.backends.layercache`); ``write_layers`` says which images' flattened
+    layers this build writes there: ``True`` every image, or a list of image refs (default:
+    none, as writing costs a single build an extra write of the decompressed bytes;
+    ``systemkit build --all`` passes the images its variants will stream).
     """
 
     name = "native"
     formats = frozenset(FORMATS)
 
-    def __init__(self, use_cache: bool = True, offline: bool = False) -> None:
+    def __init__(
+        self,
+        use_cache: bool = True,
+        offline: bool = False,
+        write_layers: bool | Sequence[str] = False,
+    ) -> None:
         self.use_cache = use_cache
         self.offline = offline
         """Only the store: an image missing from it is an error, no registry is asked."""
+        self.write_layers: bool | frozenset[str] = (
+            write_layers if isinstance(write_layers, bool) else frozenset(write_layers)
+        )
 
     def build(self, request: BuildRequest) -> list[Path]:
         """Build; a problem that belongs to a part of the spec is raised as a
@@ -143,7 +163,14 @@ class NativeBackend:
         images = StoreImages(
             store, request.arch, request.pull, offline=self.offline, progress=progress
         )
-        asm = Assembler(spec, images, base_dir=request.base_dir, progress=progress)
+        layers = (
+            LayerCache(store.root / ".layer-cache", write=self.write_layers)
+            if self.use_cache
+            else None
+        )
+        asm = Assembler(
+            spec, images, base_dir=request.base_dir, progress=progress, layer_cache=layers
+        )
         started = time.monotonic()
         refs = image_refs(spec)
         images.prefetch(refs)
@@ -167,7 +194,7 @@ class NativeBackend:
         # A tar output, or a format made from the whole filesystem (an ISO holding it,
         # squashfs, erofs), needs the whole stream; the others only the initrd's part, which
         # the kernel command line does not change.
-        whole = "tar" in formats or bool(TREE_FORMATS & set(formats))
+        whole = not resumes_initrd_only(formats)
         lookup = keys if whole or initrd_keys is None else initrd_keys
         entry = cache.lookup_points(lookup, initrd=needs_kernel) if cache is not None else None
         points: dict[int, ResumePoint] = {}

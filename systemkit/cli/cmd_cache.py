@@ -19,7 +19,10 @@ from systemkit.progress import format_size
 from systemkit.variants.select import add_selection_arguments
 
 NAME = "cache"
-HELP = "manage the local image store (import, ls, rm, pull) and the build cache (builds, prune)"
+HELP = (
+    "manage the local image store (import, ls, rm, pull), the build cache (builds) and the "
+    "layer cache (layers); prune either"
+)
 DESCRIPTION = """\
 Manage the local image store, an OCI image layout that builds read their images from.
 
@@ -35,7 +38,16 @@ examples:
   systemkit cache pull 127.0.0.1:5000/me/app:1 # loopback registries use plain HTTP
   systemkit cache rm alpine:3.20
   systemkit cache builds                       # the build cache: reusable build prefixes
-  systemkit cache prune --max-size 1G
+  systemkit cache layers                       # the layer cache: flattened image layers
+  systemkit cache prune --max-size 1G          # build cache entries
+  systemkit cache prune --layers --max-size 2G # layer cache entries
+
+The store also holds two caches that builds fill and read themselves: the build cache
+(.build-cache/: the reusable prefix of earlier builds, which a variant that shares the
+beginning of the stream copies) and the layer cache (.layer-cache/: each image's layers
+decompressed and flattened, keyed by the layers' digests, which a variant that differs
+early streams instead of decompressing the layers again; `systemkit build --all` writes
+it).
 """
 
 
@@ -130,12 +142,32 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     _cache_option(p)
 
     p = sub.add_parser(
+        "layers",
+        help="list the layer cache (flattened image layers)",
+        description="List the entries of the layer cache kept in the store's .layer-cache "
+        "directory, most recently used first: each is one image's layers decompressed and "
+        "flattened (whiteouts applied), keyed by the layers' digests (KEY: the first 16 "
+        "characters), with its size, last use and the images that used it, then a total. "
+        "Every build reads it; `systemkit build --all` writes the entries of the images its "
+        "variants stream after the part they share (a single build writes none).",
+    )
+    _cache_option(p)
+
+    p = sub.add_parser(
         "prune",
-        help="remove build cache entries (least recently used first)",
+        help="remove build cache (or, with --layers, layer cache) entries, least recently "
+        "used first",
         description="Remove build cache entries, least recently used first, until at most "
-        "--keep entries and --max-size bytes remain (defaults: every entry). Builds prune to "
-        f"{KEEP} entries and $SYSTEMKIT_BUILD_CACHE_SIZE (default 4G) themselves. The "
-        "images are not touched.",
+        "--keep entries and --max-size bytes remain (defaults: every entry). Without "
+        "--layers only the build cache is pruned (the layer cache and the images are not "
+        "touched); with --layers only the layer cache is. Builds prune the build cache to "
+        f"{KEEP} entries and $SYSTEMKIT_BUILD_CACHE_SIZE (default 4G), and the layer cache "
+        "to $SYSTEMKIT_LAYER_CACHE_SIZE (default 4G), themselves.",
+    )
+    p.add_argument(
+        "--layers",
+        action="store_true",
+        help="prune the layer cache (flattened image layers) instead of the build cache",
     )
     p.add_argument(
         "--keep",
@@ -169,6 +201,8 @@ def run(args: argparse.Namespace) -> int:
         if not store.untag(args.ref):
             raise ImageError(f"{args.ref} is not in the image store {store.root}")
         print(f"removed {args.ref}")
+    elif args.cache_command == "layers" or (args.cache_command == "prune" and args.layers):
+        return _layers(args, store)
     elif args.cache_command in ("builds", "prune"):
         return _builds(args, store)
     elif args.cache_command == "pull":
@@ -198,6 +232,14 @@ def _builds(args: argparse.Namespace, store: ImageStore) -> int:
         total = sum(size for _, size, _ in rows)
         print(f"{len(rows)} entries, {format_size(total)} in {cache.root}")
         return 0
+    keep, limit = _prune_limits(args)
+    removed = cache.prune(keep=keep, limit=limit)
+    print(f"removed {len(removed)} build cache entr{'y' if len(removed) == 1 else 'ies'}")
+    return 0
+
+
+def _prune_limits(args: argparse.Namespace) -> tuple[int, int]:
+    """``prune``'s --keep and --max-size: (entries, bytes) to keep; neither: nothing."""
     if args.keep is not None and args.keep < 0:
         raise SystemkitError("--keep needs a number of entries of at least 0")
     limit = 1 << 62
@@ -207,8 +249,28 @@ def _builds(args: argparse.Namespace, store: ImageStore) -> int:
         except ValueError:
             raise SystemkitError(f"--max-size {args.max_size!r} is not a size") from None
     keep = args.keep if args.keep is not None else (0 if args.max_size is None else 1 << 30)
+    return keep, limit
+
+
+def _layers(args: argparse.Namespace, store: ImageStore) -> int:
+    import time
+
+    from systemkit.backends.layercache import LayerCache
+
+    cache = LayerCache(store.root / ".layer-cache")
+    if args.cache_command == "layers":
+        rows = cache.entries()
+        print(f"{'KEY':<16}  {'SIZE':>10}  {'LAST USED':<19}  IMAGES")
+        for entry in rows:
+            stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(entry.last_used))
+            images = ", ".join(entry.images) or "-"
+            print(f"{entry.key[:16]:<16}  {format_size(entry.size):>10}  {stamp:<19}  {images}")
+        total = sum(entry.size for entry in rows)
+        print(f"{len(rows)} entries, {format_size(total)} in {cache.root}")
+        return 0
+    keep, limit = _prune_limits(args)
     removed = cache.prune(keep=keep, limit=limit)
-    print(f"removed {len(removed)} build cache entr{'y' if len(removed) == 1 else 'ies'}")
+    print(f"removed {len(removed)} layer cache entr{'y' if len(removed) == 1 else 'ies'}")
     return 0
 
 

@@ -14,6 +14,9 @@
    returns a :class:`BuildOutcome` (as JSON) instead of raising;
    The first job runs alone, the rest after it: its full build seeds the build cache
    (:mod:`systemkit.backends.buildcache`) that variants sharing a prefix with it resume from;
+   every job writes the flattened layers of the images some variant streams after that
+   shared prefix to the layer cache (:mod:`systemkit.backends.layercache`), so that each is
+   decompressed and flattened once;
 4. reports each system as it finishes (a :class:`~systemkit.progress.ProgressEvent` naming
    the system) and returns a :class:`BuildReport` (built / reused /
    failed, times) whose table the CLI prints.
@@ -63,6 +66,9 @@ class BuildJob:
     pull: bool = False
     backend_options: dict[str, str] = attrs.Factory(dict)
     """Options of the backend (``{"binary": PATH}`` for ``linuxkit``), as strings."""
+    write_layers: tuple[str, ...] = ()
+    """The images whose flattened layers the (native) backend writes to the layer cache
+    (:func:`systemkit.backends.layercache.images_to_write`)."""
 
     def to_json(self) -> str:
         return json.dumps(attrs.asdict(self), sort_keys=True)
@@ -71,6 +77,7 @@ class BuildJob:
     def from_json(cls, text: str) -> BuildJob:
         data = json.loads(text)
         data["formats"] = tuple(data["formats"])
+        data["write_layers"] = tuple(data.get("write_layers", ()))
         return cls(**data)
 
 
@@ -110,6 +117,9 @@ def run_job(job_json: str) -> str:
     job = BuildJob.from_json(job_json)
     started = time.monotonic()
     worker = f"{socket.gethostname()}:{os.getpid()}"
+    options: dict[str, object] = dict(job.backend_options)
+    if job.write_layers:
+        options["write_layers"] = list(job.write_layers)
     try:
         paths = build(
             load_spec(job.spec),
@@ -123,7 +133,7 @@ def run_job(job_json: str) -> str:
             pull=job.pull,
             progress=None,
             quiet=True,
-            backend_options=job.backend_options or None,
+            backend_options=options or None,
         )
     except UserError as exc:
         first = exc.diagnostics[0] if exc.diagnostics else None
@@ -313,7 +323,7 @@ def build_many(
     by_name = {lw.name or "system": lw for lw in systems}
     primary: dict[str, str] = {}  # digest -> name of the system built for it
     followers: dict[str, list[str]] = {}
-    jobs: list[str] = []
+    distinct: list[Lowered] = []
     for lowered in systems:
         name = lowered.name or "system"
         digest = spec_digest(lowered.spec)
@@ -322,6 +332,19 @@ def build_many(
             continue
         primary[digest] = name
         followers[name] = []
+        distinct.append(lowered)
+    # The images some variant streams after the part it shares with the first (which the
+    # build cache covers) go to the layer cache, so that each is flattened once.
+    from systemkit.backends.layercache import images_to_write
+
+    write_layers = (
+        tuple(images_to_write([lw.spec for lw in distinct], formats, arch))
+        if backend == "native"
+        else ()
+    )
+    jobs: list[str] = []
+    for lowered in distinct:
+        name = lowered.name or "system"
         jobs.append(
             BuildJob(
                 name=name,
@@ -334,6 +357,7 @@ def build_many(
                 cache_dir=None if cache_dir is None else str(Path(cache_dir).resolve()),
                 pull=pull,
                 backend_options=dict(backend_options or {}),
+                write_layers=write_layers,
             ).to_json()
         )
 
