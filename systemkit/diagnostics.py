@@ -58,7 +58,11 @@ class UserError(SystemkitError):
 
     def __init__(self, diagnostics: Diagnostic | list[Diagnostic]) -> None:
         self.diagnostics = [diagnostics] if isinstance(diagnostics, Diagnostic) else diagnostics
-        super().__init__("\n".join(d.render() for d in self.diagnostics))
+        super().__init__(self.render())
+
+    def render(self) -> str:
+        """Every diagnostic, rendered, one after the other (what the CLI prints)."""
+        return "\n".join(d.render() for d in self.diagnostics)
 
 
 class ModelValueError(UserError, ValueError):

@@ -91,8 +91,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"systemkit {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except UserError as exc:
-        for diag in exc.diagnostics:
-            print(diag.render(), file=sys.stderr)
+        print(exc.render(), file=sys.stderr)
         return 1
     except SystemkitError as exc:
         print(f"error: {exc}", file=sys.stderr)

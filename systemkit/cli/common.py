@@ -69,7 +69,8 @@ def load_many(files: list[Path], selection: Selection) -> list[Lowered]:
     """Load the input once and lower every selected system (``--system``/``--all``).
 
     On errors every error is reported at once; for a ``system.py`` whose selected systems do
-    not lower, the checks of those systems say why (without mypy).
+    not lower, the checks of those systems say why (without mypy), each finding once, where
+    ``check`` puts it (:func:`systemkit.variants.checks.selected_errors`).
     """
     from systemkit.variants.select import load_selected
 
@@ -82,7 +83,12 @@ def load_many(files: list[Path], selection: Selection) -> list[Lowered]:
             raise
         if selection.single:
             return [load_input(files, selection.patterns[0] if selection.patterns else None)]
-        raise
+        from systemkit.variants.checks import selected_errors
+
+        errors = selected_errors(files, selection)
+        if errors is None:
+            raise
+        raise errors from None
 
 
 def output_file_name(name: str) -> str:

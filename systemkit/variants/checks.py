@@ -15,7 +15,7 @@ from pathlib import Path
 import attrs
 
 from systemkit.check.labels import LabelSource
-from systemkit.diagnostics import Diagnostic, UserError
+from systemkit.diagnostics import Diagnostic, Severity, UserError
 from systemkit.variants.select import Selection, match_names
 
 
@@ -25,6 +25,39 @@ class Finding:
 
     diagnostic: Diagnostic
     systems: tuple[str, ...] = ()
+
+
+class FindingsError(UserError):
+    """The errors of several systems, each once, with the systems it affects (what
+    ``check --all`` reports, as the error of a command that loads several systems)."""
+
+    def __init__(self, findings: Sequence[Finding], total: int) -> None:
+        self.findings = tuple(findings)
+        self.total = total
+        super().__init__([f.diagnostic for f in self.findings])
+
+    def render(self) -> str:
+        from systemkit.check.render import affects
+
+        out = []
+        for f in self.findings:
+            d = f.diagnostic
+            text = attrs.evolve(d, hint=None).render()
+            if f.systems:
+                text += f"\n  = {affects(f.systems, self.total)}"
+            if d.hint:
+                text += f"\n  hint: {d.hint}"
+            out.append(text)
+        return "\n".join(out)
+
+
+def selected_errors(paths: Sequence[Path], selection: Selection) -> FindingsError | None:
+    """Why the selected systems do not load or lower: the error findings of
+    :func:`check_selected` (without mypy), at the argument that made each bad value (where
+    ``check --all`` puts them), each once; None when the checks find no error."""
+    found, total = check_selected(paths, selection, mypy=False)
+    errors = [f for f in found if f.diagnostic.severity is Severity.ERROR]
+    return FindingsError(errors, total) if errors else None
 
 
 def _group_key(d: Diagnostic) -> Diagnostic:
@@ -78,6 +111,12 @@ def check_selected(
         (name, check_loaded(path, name, systems[name], collected, formats, labels))
         for name in names
     ]
+    # A value error found while the file ran is at its constructor call; check_loaded moves it
+    # to the argument in the systems it belongs to, and keeps it at the call in the others
+    # (it does not know whose it is), where it would claim systems it is not about. One that
+    # some system located is that system's finding only.
+    located = {d for d in collected if any(d not in diags for _, diags in per_system)}
+    per_system = [(name, [d for d in diags if d not in located]) for name, diags in per_system]
     found = group_findings(per_system)
     syntax_error = any(f.diagnostic.code == "SK051" for f in found)
     if mypy and not syntax_error:

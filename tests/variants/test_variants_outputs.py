@@ -108,3 +108,58 @@ def test_check_all_runs_mypy_once_for_the_file(tmp_path: Path) -> None:
     found = [json.loads(line) for line in res.stdout.splitlines()]
     mypy = [f for f in found if f["code"] == "SK000"]
     assert len(mypy) == 1 and mypy[0]["systems"] == [] and mypy[0]["line"] == 3, found
+
+
+BAD_VALUE_PY = textwrap.dedent(
+    """\
+    from systemkit import Service, System
+
+
+    def variant(admin: bool) -> System:
+        return System(
+            services=[
+                Service(
+                    "web",
+                    "alpine",
+                    capabilities=["CAP_NOPE"] if admin else ["CAP_NET_ADMIN"],
+                )
+            ],
+        )
+
+
+    systems = {"a": variant(False), "b": variant(True), "c": variant(True)}
+    """
+)
+
+
+def test_commands_on_many_systems_report_a_bad_value_where_check_does(tmp_path: Path) -> None:
+    """A value error of some of the systems is reported once, at the argument that made the
+    value (not at the line of the call), with the systems it affects (and not the others):
+    by check --all, and the same by every command that loads several systems."""
+    (tmp_path / "system.py").write_text(BAD_VALUE_PY)
+    check = systemkit_cli("check", "system.py", "--all", "--no-mypy", cwd=tmp_path)
+    where = "system.py:10:30: error[SK101]: unknown capability 'CAP_NOPE'"
+    assert where + "\n" in check.stdout, check.stdout
+    assert "  = affects 2 of 3 systems: b, c\n" in check.stdout
+    assert check.stdout.count("error[") == 1  # not again at the call, for system a
+    for command in (
+        ["ls"],
+        ["lower", "--all", "-o", "out"],
+        ["diff", "--all"],
+        ["build", "--all", "--dir", "out", "-f", "tar"],
+        ["images", "--system", "a", "--system", "b"],
+    ):
+        res = systemkit_cli(command[0], "system.py", *command[1:], cwd=tmp_path)
+        assert res.returncode == 1, command
+        assert res.stderr.startswith(where + " (at $.services[0].capabilities[0])\n"), (
+            command,
+            res.stderr,
+        )
+        assert res.stderr.count("error[") == 1, res.stderr
+        assert "Traceback" not in res.stderr
+        affected = "b" if "--system" in command else "b, c"
+        total = 2 if "--system" in command else 3
+        assert f"  = affects {affected.count(',') + 1} of {total} systems: {affected}\n" in (
+            res.stderr
+        )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["system.py"]
