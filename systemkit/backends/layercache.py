@@ -26,6 +26,8 @@ same layers share an entry), in ``<image store>/.layer-cache/``:
 from it through a reader that checks size and sha256 as it goes; the stream is complete only
 once both match, so a damaged entry fails the build (the outputs are atomic: nothing appears)
 with an error naming the entry, which is removed: building again flattens the layers anew.
+A stream that downstream stops early (a build failing for another reason, perhaps one that a
+damaged entry caused) still reads and checks the rest, and removes the entry if it is damaged.
 
 **Writing** (only for the images a build is told to write: ``systemkit build --all`` selects
 those that some variant will stream after the part it shares with the others, see
@@ -280,16 +282,24 @@ class LayerCache:
         drops = list(record.dropped)
         with fh:
             reader = _Verified(fh, record, lambda why: self._damaged(key, why))
+            done = False
             try:
                 for count, member in enumerate(_iter_tar(reader)):  # type: ignore[arg-type]
                     while drops and drops[0][0] <= count:
                         warn(dropped_warning(ref, drops.pop(0)[1]))
                     yield member
+                reader.finish()
+                done = True
             except (TarFormatError, ValueError) as exc:
+                done = True
                 if isinstance(exc, LayerCacheError):
                     raise
                 self._damaged(key, str(exc))
-            reader.finish()
+            finally:
+                # Stopped early (the build failed downstream, perhaps because of what a
+                # damaged entry said): check the rest, so that a damaged entry goes.
+                if not done and not reader.rest_intact():
+                    self.remove(key)
         for _, name in drops:
             warn(dropped_warning(ref, name))
 
@@ -452,6 +462,17 @@ class _Verified:
         if self._seen == self._record.size and self._fh.read(1):
             self._damaged(f"it is longer than {self._record.size} bytes")
         return data
+
+    def rest_intact(self) -> bool:
+        """Read the rest quietly: whether the whole has the recorded size and sha256 (an
+        unreadable file counts as intact: only a proven mismatch removes an entry)."""
+        try:
+            while data := self._fh.read(CHUNK):
+                self._seen += len(data)
+                self._hash.update(data)
+        except (OSError, ValueError):
+            return True
+        return self._seen == self._record.size and self._hash.hexdigest() == self._record.sha256
 
     def finish(self) -> None:
         """Read what the tar reader left (the end blocks) and check the whole."""

@@ -389,6 +389,27 @@ def test_a_damaged_entry_fails_the_build_and_is_removed(tmp_path: Path, damage: 
     assert again == expected
 
 
+@pytest.mark.parametrize("damaged", [False, True])
+def test_a_stream_stopped_early_still_checks_its_entry(tmp_path: Path, damaged: bool) -> None:
+    """A build that fails downstream before an entry's end (perhaps because of what a damaged
+    entry said) checks the rest: a damaged entry goes, an intact one stays."""
+    store = make_store(tmp_path / "store")
+    images = ImageStore(store)
+    descs = _layer_descs(store, BASE)
+    cache = LayerCache(tmp_path / "lc", write=True)
+    for _ in cache.flattened(BASE, descs, images.open_layer, honour_opaque=True, warn=print):
+        pass
+    tar = tmp_path / "lc" / f"{layers_key(descs, True)}.tar"
+    if damaged:
+        data = bytearray(tar.read_bytes())
+        data[-1500] ^= 0x01  # near the end: after the first member
+        tar.write_bytes(bytes(data))
+    stream = cache.flattened(BASE, descs, images.open_layer, honour_opaque=True, warn=print)
+    next(iter(stream))
+    stream.close()  # type: ignore[attr-defined]
+    assert tar.exists() is not damaged
+
+
 def test_a_build_failing_mid_stream_leaves_no_litter(tmp_path: Path) -> None:
     store = make_store(tmp_path / "store")
     good = _layer(*(_member(f"f{i}", data=b"x" * 3000) for i in range(5)))
