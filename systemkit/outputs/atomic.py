@@ -240,9 +240,18 @@ class AtomicOutputs:
 
 
 def ordinary_mode() -> int:
-    """The permissions an ordinary new file gets here: 0666 less the process's umask."""
-    umask = os.umask(0)
-    os.umask(umask)
+    """The permissions an ordinary new file gets here: 0666 less the process's umask.
+
+    Read from ``/proc/self/status`` where it can be (Linux 4.7+): setting the umask to read it
+    would briefly change it for every thread of the process (a build's writer threads)."""
+    umask: int | None = None
+    with contextlib.suppress(OSError, ValueError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                umask = int(line.split()[1], 8)
+    if umask is None:
+        umask = os.umask(0)
+        os.umask(umask)
     return 0o666 & ~umask
 
 
