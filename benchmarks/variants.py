@@ -2,27 +2,33 @@
 
 Part 1: a ``system.py`` of 50 variants (``matrix``) that differ in one file and one service
 (its environment), images in a warm local store, ``--format kernel+initrd``. Measured through
-the CLI, each from an empty build cache, in the same run:
+the CLI, each from an empty build cache and with the earlier runs' outputs removed and
+written back (``os.sync``), in ``--rounds`` interleaved rounds (medians reported; this VM's
+disk writes vary by a third from run to run):
 
 * one full build of one variant (``--system v00``): the baseline;
 * ``build --all -j 1`` and ``build --all -j 2``: total wall time as a ratio to the baseline
   (target <= 4, aim 2), and the peak RSS of the whole run (every process of it, summed,
-  sampled every 50 ms).
+  sampled every 50 ms). A variant resumes from the first one's build cache entry and costs
+  about a copy of the ~65 MB compressed initrd prefix: writing the artifacts dominates.
 
 Part 2: a ``system.py`` of 1,000 variants (10 regions x 10 sizes x 10 feature sets):
 ``lower FILE --all -o DIR`` against ``lower FILE --system NAME`` of one system, both through
 the CLI (target <= 5x); every file written is compared with the bytes of lowering that system
 alone (in-process for all 1,000, through the CLI for a sample).
 
-Usage: python benchmarks/variants.py [--variants 50] [--mb 120] [--workdir DIR] [--keep]
+Usage: python benchmarks/variants.py [--variants 50] [--mb 120] [--rounds 3] [--workdir DIR]
+       [--keep] [--only build|lower] [--layer-cache]
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import random
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -132,7 +138,7 @@ def systemkit(*args: str) -> list[str]:
     return [sys.executable, "-m", "systemkit", *args]
 
 
-def build_part(work: Path, count: int, mb: int) -> None:
+def build_part(work: Path, count: int, mb: int, rounds: int = 3) -> None:
     store_dir = work / "store"
     store = ImageStore(store_dir)
     print(f"generating {mb} MB of image content in {work} ...", flush=True)
@@ -155,71 +161,64 @@ def build_part(work: Path, count: int, mb: int) -> None:
         shutil.rmtree(store_dir / ".build-cache", ignore_errors=True)
         out = work / name
         shutil.rmtree(out, ignore_errors=True)
+        # Every timed run starts from the same state: the earlier runs' outputs are gone from
+        # the disk and the page cache (3 GB each: left there, they slow the next run's
+        # writes, which made whichever -j ran second look slower), written back (os.sync).
+        os.sync()
         return out
 
-    # Each timed run starts with the previous runs' outputs on disk (os.sync), so one run's
-    # write-back does not slow the next.
-    os.sync()
-    one, one_rss = timed(
-        systemkit("build", "src/system.py", "--system", "v00", "--dir", str(fresh("one")),
-                  *common),
-        work,
-    )  # fmt: skip
-    runs = {}
-    for jobs in (1, 2):
-        out = fresh(f"all-j{jobs}")
-        os.sync()
-        runs[jobs] = timed(
-            systemkit("build", "src/system.py", "--all", "-j", str(jobs), "--dir", str(out),
+    def initrd(path: Path) -> str:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+
+    # Rounds interleave the three builds and the medians are reported: this VM's disk writes
+    # vary by +-30 % from one run to the next, more than -j changes.
+    times: dict[str, list[float]] = {"one": [], "j1": [], "j2": []}
+    peaks: dict[str, int] = {"one": 0, "j1": 0, "j2": 0}
+    same = True
+    expected = ""
+    for _ in range(rounds):
+        seconds, rss = timed(
+            systemkit("build", "src/system.py", "--system", "v00", "--dir", str(fresh("one")),
                       *common),
             work,
         )  # fmt: skip
-    same = (work / "one" / "v00-initrd.img").read_bytes() == (
-        work / "all-j2" / "v00" / "v00-initrd.img"
-    ).read_bytes()
-    os.sync()
-    floor, written = write_floor(work / "all-j1", work / "floor")
+        times["one"].append(seconds)
+        peaks["one"] = max(peaks["one"], rss)
+        expected = initrd(work / "one" / "v00-initrd.img")
+        shutil.rmtree(work / "one")
+        for jobs in (1, 2):
+            out = fresh(f"all-j{jobs}")
+            seconds, rss = timed(
+                systemkit("build", "src/system.py", "--all", "-j", str(jobs), "--dir", str(out),
+                          *common),
+                work,
+            )  # fmt: skip
+            times[f"j{jobs}"].append(seconds)
+            peaks[f"j{jobs}"] = max(peaks[f"j{jobs}"], rss)
+            same = same and initrd(out / "v00" / "v00-initrd.img") == expected
+            shutil.rmtree(out)
+    one = statistics.median(times["one"])
+
+    def each(key: str) -> str:
+        return ", ".join(f"{t:.2f}" for t in times[key])
+
     print(f"\n{count} variants (one file and one service differ), {total / MB:.0f} MB of images,")
-    print("kernel+initrd, warm image store, empty build cache, wall time through the CLI:")
-    print(f"  one full build (v00)        {one:7.2f} s   peak RSS {one_rss / 1024:6.1f} MB")
-    for jobs, (seconds, rss) in runs.items():
-        print(
-            f"  build --all -j {jobs}           {seconds:7.2f} s   peak RSS {rss / 1024:6.1f} MB"
-            f" (all processes)   ratio to one build {seconds / one:5.2f}  (target <= 4, aim 2)"
-        )
-    print(f"  v00 from --all identical to the single build: {same}")
     print(
-        f"  write floor: copying the {count} systems' artifacts ({written / MB:.0f} MB, the bytes "
-        f"any build of them must write)\n"
-        f"    with copy_file_range takes {floor:5.2f} s = {floor / one:5.2f} x one build; "
-        f"build --all -j 1 above that floor: {(runs[1][0] - floor) / one:5.2f} x one build"
+        "kernel+initrd, warm image store, empty build cache, wall time through the CLI, "
+        f"medians of {rounds} interleaved rounds:"
     )
-
-
-def write_floor(src: Path, dst: Path) -> tuple[float, int]:
-    """The time to write every artifact below ``src`` again (in-kernel copies into ``dst``,
-    each file once however many links it has): what writing the outputs alone costs on this
-    machine's disk, in the same run."""
-    files = sorted(p for p in src.rglob("*") if p.is_file())
-    seen: set[int] = set()
-    written = 0
-    t0 = time.monotonic()
-    for path in files:
-        inode = path.stat().st_ino
-        if inode in seen:  # a hard link to an artifact already counted (a shared kernel)
-            continue
-        seen.add(inode)
-        target = dst / path.relative_to(src)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        size = path.stat().st_size
-        with path.open("rb") as a, target.open("wb") as b:
-            left = size
-            while left:
-                left -= os.copy_file_range(a.fileno(), b.fileno(), left)
-        written += size
-    elapsed = time.monotonic() - t0
-    shutil.rmtree(dst, ignore_errors=True)
-    return elapsed, written
+    print(
+        f"  one full build (v00)        {one:7.2f} s   peak RSS {peaks['one'] / 1024:6.1f} MB"
+        f"   rounds: {each('one')}"
+    )
+    for jobs in (1, 2):
+        seconds = statistics.median(times[f"j{jobs}"])
+        print(
+            f"  build --all -j {jobs}           {seconds:7.2f} s   peak RSS "
+            f"{peaks[f'j{jobs}'] / 1024:6.1f} MB (all processes)   ratio to one build "
+            f"{seconds / one:5.2f}  (target <= 4, aim 2)   rounds: {each(f'j{jobs}')}"
+        )
+    print(f"  v00 from each --all run identical to the single build: {same}")
 
 
 EARLY_PY = """\
@@ -409,6 +408,7 @@ def main() -> int:
     parser.add_argument("--workdir", type=Path, default=None)
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
     parser.add_argument("--only", choices=("build", "lower"), help="run one part")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of the build part")
     parser.add_argument(
         "--layer-cache",
         action="store_true",
@@ -420,7 +420,7 @@ def main() -> int:
     work.mkdir(parents=True, exist_ok=True)
     try:
         if opts.only != "lower":
-            build_part(work, opts.variants, opts.mb)
+            build_part(work, opts.variants, opts.mb, opts.rounds)
         if opts.only != "build":
             lower_part(work)
         if opts.layer_cache:
