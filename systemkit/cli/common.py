@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from systemkit.diagnostics import Severity, SystemkitError, UserError
-from systemkit.outputs.atomic import write_file
+from systemkit.outputs.atomic import special_file, write_file
 from systemkit.spec.lowered import Lowered
 
 if TYPE_CHECKING:
@@ -110,6 +110,9 @@ def write_output(data: bytes, out: Path | None) -> None:
     if out is None:
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
+        return
+    if special_file(out):  # /dev/null, /dev/stdout, a pipe: written into, never replaced
+        write_file(out, data)
         return
     out = out.resolve()
     if out.is_dir():

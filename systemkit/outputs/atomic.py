@@ -19,11 +19,14 @@ import os
 import re
 import secrets
 import shutil
+import stat
 import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
+
+from systemkit.diagnostics import SystemkitError
 
 LOCK_PREFIX = ".systemkit-build."
 _LOCK = re.compile(r"\.systemkit-build\.([0-9a-f]{16})\.lock")
@@ -255,13 +258,38 @@ def ordinary_mode() -> int:
     return 0o666 & ~umask
 
 
+class OutputWriteError(SystemkitError, OSError):
+    """A single-file output that cannot be written (the directory refuses new files, the
+    disk is full): an error naming the file, not a traceback."""
+
+
+def special_file(path: Path) -> bool:
+    """Whether ``path`` (links followed) is there and is neither a regular file nor a
+    directory: a device (``/dev/null``), a FIFO, a socket, ``/dev/stdout``. Such a node is
+    written into; renaming a new file over it would replace the node itself."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    return not stat.S_ISREG(mode) and not stat.S_ISDIR(mode)
+
+
 def write_file(path: Path, data: bytes) -> Path:
     """Write ``data`` to the file ``path`` whole or not at all, through an
     :class:`AtomicOutputs` session on its directory: a temporary name there, renamed over
     ``path`` with an ordinary file's permissions (:func:`ordinary_mode`); nothing is left on
     an error, and what a killed writer left is reclaimed by the next write in that
-    directory. The one way every single-file output (``-o FILE``) is written."""
+    directory. The one way every single-file output (``-o FILE``) is written. A
+    :func:`special_file` (``/dev/null``, a pipe) is written into instead. Raises
+    :class:`OutputWriteError` when the file cannot be written."""
     path = Path(path)
-    with AtomicOutputs(path.parent) as outputs:
-        outputs.temp(path.name).write_bytes(data)
-        return outputs.commit(ordinary_mode())[0]
+    try:
+        if special_file(path):
+            with path.open("wb") as fh:
+                fh.write(data)
+            return path
+        with AtomicOutputs(path.parent) as outputs:
+            outputs.temp(path.name).write_bytes(data)
+            return outputs.commit(ordinary_mode())[0]
+    except OSError as exc:
+        raise OutputWriteError(f"cannot write {path}: {exc.strerror or exc}") from None

@@ -109,3 +109,45 @@ def test_write_file_gives_an_ordinary_files_permissions(tmp_path: Path) -> None:
     assert path == tmp_path / "a.json" and path.read_bytes() == b"{}\n"
     assert path.stat().st_mode & 0o777 == 0o640
     assert _names(tmp_path) == ["a.json"]
+
+
+def test_an_output_that_is_a_fifo_or_device_is_written_into_not_replaced(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``-o /dev/null``, ``-o /dev/stdout`` or a named pipe: the data goes into it; the node
+    itself stays (a rename over it would replace the device: ``/dev/null`` as root)."""
+    import stat
+
+    (tmp_path / "system.py").write_text(SYSTEM_PY)
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    link = tmp_path / "to-pipe"  # resolved by lower -o, as a symlinked output file is
+    link.symlink_to(fifo)
+    monkeypatch.chdir(tmp_path)
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)  # the writer's open does not block
+    try:
+        assert main(["lower", "system.py", "-o", str(fifo)]) == 0
+        first = os.read(reader, 1 << 16)
+        assert main(["lower", "system.py", "-o", str(link)]) == 0
+        second = os.read(reader, 1 << 16)
+        written = write_file(fifo, b"plain\n")
+        assert os.read(reader, 1 << 16) == b"plain\n" and written == fifo
+    finally:
+        os.close(reader)
+    assert first.startswith(b"{") and first == second
+    assert stat.S_ISFIFO(fifo.lstat().st_mode) and link.is_symlink()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pipe", "system.py", "to-pipe"]
+    capsys.readouterr()
+
+
+def test_an_output_that_cannot_be_written_is_an_error_not_a_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A directory that refuses new files (/proc does, even for root) is reported as an
+    error (exit 1) naming the file, as every other bad output path is."""
+    (tmp_path / "system.py").write_text(SYSTEM_PY)
+    monkeypatch.chdir(tmp_path)
+    assert main(["lower", "system.py", "-o", "/proc/systemkit-review.json"]) == 1
+    err = capsys.readouterr().err
+    assert "error: cannot write /proc/systemkit-review.json:" in err, err
+    assert "Traceback" not in err
