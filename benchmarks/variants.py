@@ -138,20 +138,29 @@ def systemkit(*args: str) -> list[str]:
     return [sys.executable, "-m", "systemkit", *args]
 
 
-def build_part(work: Path, count: int, mb: int, rounds: int = 3) -> None:
+def make_store(work: Path, mb: int, kind: str = "bench") -> tuple[Path, int]:
+    """The benchmark's image store below ``work``: three app images of ``mb`` MB in all
+    (``bench``: large half-random files; ``packages``: many small files in two layers), an
+    8 MB kernel and a small agent. Returns the store's path and the app images' bytes."""
     store_dir = work / "store"
     store = ImageStore(store_dir)
-    print(f"generating {mb} MB of image content in {work} ...", flush=True)
     per = mb * MB // 3
     total = sum(
         make_image(store, f"docker.io/bench/app{i}:1", work / "mirror" / f"app{i}", per, i)
+        if kind == "bench"
+        else _package_image(store, f"docker.io/bench/app{i}:1", per, i)
         for i in range(3)
     )
     shutil.rmtree(work / "mirror", ignore_errors=True)
-    kernel = synth.put_image(store, [{"kernel": os.urandom(8 * MB)}])
-    store.tag("docker.io/bench/kernel:1", kernel)
+    store.tag("docker.io/bench/kernel:1", synth.put_image(store, [{"kernel": os.urandom(8 * MB)}]))
     agent = synth.put_image(store, [{"bin/agent": os.urandom(200_000)}], config={"Cmd": ["/a"]})
     store.tag("docker.io/bench/agent:1", agent)
+    return store_dir, total
+
+
+def build_part(work: Path, count: int, mb: int, rounds: int = 3) -> None:
+    print(f"generating {mb} MB of image content in {work} ...", flush=True)
+    store_dir, total = make_store(work, mb)
     src = work / "src"
     src.mkdir()
     (src / "system.py").write_text(VARIANTS_PY.format(count=count))
@@ -296,20 +305,8 @@ def _layer_cache_run(work: Path, mb: int, kind: str, rounds: int) -> None:
     from systemkit.loader import load
     from systemkit.model.lower import lower
 
-    store_dir = work / "store"
-    store = ImageStore(store_dir)
     print(f"\nlayer cache: generating {mb} MB of image content in {work} ...", flush=True)
-    per = mb * MB // 3
-    total = sum(
-        make_image(store, f"docker.io/bench/app{i}:1", work / "mirror" / f"app{i}", per, i)
-        if kind == "bench"
-        else _package_image(store, f"docker.io/bench/app{i}:1", per, i)
-        for i in range(3)
-    )
-    shutil.rmtree(work / "mirror", ignore_errors=True)
-    store.tag("docker.io/bench/kernel:1", synth.put_image(store, [{"kernel": os.urandom(8 * MB)}]))
-    agent = synth.put_image(store, [{"bin/agent": os.urandom(200_000)}], config={"Cmd": ["/a"]})
-    store.tag("docker.io/bench/agent:1", agent)
+    store_dir, total = make_store(work, mb, kind)
     path = work / "system.py"
     path.write_text(EARLY_PY.format(count=2 * (3 * rounds + 1)))
     systems = load(path)

@@ -81,6 +81,32 @@ def put_image(
     ``config`` is the ``config`` section of the image config (Env, Cmd, Labels, ...).
     """
     descs = [put_layer(store, files, compress) for files in layers]
+    return _put_manifest(store, descs, arch, config)
+
+
+def put_tar_layers(
+    store: ImageStore,
+    tars: Sequence[bytes],
+    *,
+    arch: str = "amd64",
+    config: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Store an image whose layers are the given tar archives, as they are (gzip'd): for
+    layers :func:`put_image`'s mappings cannot express (whiteouts, links, devices, hostile
+    names). Returns the manifest descriptor with platform."""
+    descs = []
+    for data in tars:
+        digest, size = store.put_bytes(gzip.compress(data, mtime=0))
+        descs.append({"mediaType": mt.OCI_LAYER_GZIP, "digest": digest, "size": size})
+    return _put_manifest(store, descs, arch, config)
+
+
+def _put_manifest(
+    store: ImageStore,
+    descs: list[dict[str, Any]],
+    arch: str,
+    config: Mapping[str, Any] | None,
+) -> dict[str, Any]:
     diff_ids = []
     for desc in descs:
         with store.open_layer(desc) as f:

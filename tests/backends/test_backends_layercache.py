@@ -5,7 +5,6 @@ them, and pruned least recently used first."""
 from __future__ import annotations
 
 import fcntl
-import gzip
 import io
 import os
 import shutil
@@ -29,7 +28,6 @@ from systemkit.backends.layercache import (
 )
 from systemkit.backends.native import NativeBackend
 from systemkit.diagnostics import SystemkitError
-from systemkit.images import mediatypes as mt
 from systemkit.images import synth
 from systemkit.images.store import ImageStore
 from systemkit.loader import load
@@ -80,22 +78,7 @@ def _layer(*members: Any) -> bytes:
 
 
 def _put_layers(store: ImageStore, ref: str, layers: list[bytes], cmd: str = "/bin/sh") -> None:
-    descs = []
-    for data in layers:
-        digest, size = store.put_bytes(gzip.compress(data, mtime=0))
-        descs.append({"mediaType": mt.OCI_LAYER_GZIP, "digest": digest, "size": size})
-    config = synth.put_json(
-        store,
-        mt.OCI_CONFIG,
-        {
-            "architecture": "amd64",
-            "os": "linux",
-            "config": {"Cmd": [cmd]},
-            "rootfs": {"type": "layers", "diff_ids": []},
-        },
-    )
-    manifest = {"schemaVersion": 2, "mediaType": mt.OCI_MANIFEST, "config": config}
-    store.tag(ref, synth.put_json(store, mt.OCI_MANIFEST, {**manifest, "layers": descs}))
+    store.tag(ref, synth.put_tar_layers(store, layers, config={"Cmd": [cmd]}))
 
 
 def _kernel_tar() -> bytes:

@@ -3,7 +3,6 @@ interrupted build leaves nothing behind, and a rebuild gives identical bytes."""
 
 from __future__ import annotations
 
-import gzip
 import io
 import os
 import subprocess
@@ -14,7 +13,6 @@ from pathlib import Path
 import pytest
 
 from systemkit.backends import build
-from systemkit.images import mediatypes as mt
 from systemkit.images import synth
 from systemkit.images.store import ImageStore
 from systemkit.progress import ProgressEvent
@@ -29,26 +27,7 @@ import skgen  # noqa: E402
 
 
 def put_raw_image(store: ImageStore, ref: str, layers: list[bytes]) -> None:
-    descs = []
-    for data in layers:
-        digest, size = store.put_bytes(gzip.compress(data, mtime=0))
-        descs.append({"mediaType": mt.OCI_LAYER_GZIP, "digest": digest, "size": size})
-    config = synth.put_json(
-        store,
-        mt.OCI_CONFIG,
-        {
-            "architecture": "amd64",
-            "os": "linux",
-            "config": {"Cmd": ["/bin/x"]},
-            "rootfs": {"type": "layers", "diff_ids": []},
-        },
-    )
-    manifest = synth.put_json(
-        store,
-        mt.OCI_MANIFEST,
-        {"schemaVersion": 2, "mediaType": mt.OCI_MANIFEST, "config": config, "layers": descs},
-    )
-    store.tag(ref, manifest)
+    store.tag(ref, synth.put_tar_layers(store, layers, config={"Cmd": ["/bin/x"]}))
 
 
 def naive_extract(tar_path: Path, dest: Path) -> None:
