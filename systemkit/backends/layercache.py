@@ -35,8 +35,9 @@ those that some variant will stream after the part it shares with the others, se
 bytes would only slow it down): the members are teed into ``.new-XXXX`` as they stream
 downstream and renamed into place only when flatten completed; on an error or an early stop
 the temporary file is removed, and one left by a killed build (its writer's ``flock`` gone)
-is removed by the next prune. Concurrent writers of one key write the same bytes; the last
-rename wins. After each write the cache is pruned, least recently used first, beyond
+is removed by the next prune (on a filesystem without ``flock``, where a live writer could not
+be told from a dead one, no entry is written). Concurrent writers of one key write the same
+bytes; the last rename wins. After each write the cache is pruned, least recently used first, beyond
 :func:`max_size` bytes (``$SYSTEMKIT_LAYER_CACHE_SIZE``, default 4 GiB).
 ``systemkit cache layers`` lists the entries and ``systemkit cache prune --layers`` prunes them.
 """
@@ -500,7 +501,12 @@ class _TeeFile:
         except OSError:
             return None
         fh = os.fdopen(fd, "wb")
-        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+        except OSError:  # ENOLCK, EOPNOTSUPP: a live writer could not be told from a dead one
+            fh.close()
+            Path(name).unlink(missing_ok=True)
+            return None
         return cls(Path(name), fh)
 
     def write(self, data: bytes) -> None:

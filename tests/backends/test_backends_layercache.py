@@ -459,3 +459,32 @@ def test_the_size_limit_prunes_least_recently_used(
     shutil.rmtree(store / ".build-cache")
     _build(spec(), store, tmp_path / "p", write=True)
     assert cache.entries() == []
+
+
+def test_a_store_without_file_locks_builds_without_writing_entries(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a filesystem without ``flock`` (NFS mounted ``nolock``: ENOLCK) a writer cannot mark
+    its temporary file as live, so it writes no entry; the build streams the layers as
+    usual instead of failing."""
+    import errno
+
+    store = make_store(tmp_path / "store")
+    images = ImageStore(store)
+    descs = _layer_descs(store, BASE)
+    openers = [(lambda d=d: images.open_layer(d)) for d in descs]
+    live = [(hdr.copy(), body.read()) for hdr, body in flatten(openers, what=BASE)]
+
+    def no_locks(fd: object, operation: int) -> None:
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr(fcntl, "flock", no_locks)
+    cache = LayerCache(tmp_path / "lc", write=True)
+    got = [
+        (hdr.copy(), body.read())
+        for hdr, body in cache.flattened(
+            BASE, descs, images.open_layer, honour_opaque=True, warn=lambda _: None
+        )
+    ]
+    assert got == live and cache.written == []
+    assert list((tmp_path / "lc").iterdir()) == []
