@@ -33,6 +33,7 @@ from typing import Any
 
 import attrs
 
+from systemkit.diagnostics import SystemkitError
 from systemkit.outputs.diskimages import TREE_FORMATS
 from systemkit.outputs.formats import NEEDS_KERNEL, InitrdCheckpoint, InitrdParts, copy_range
 from systemkit.outputs.pgzip import GzipState
@@ -45,6 +46,7 @@ KEEP = 4
 """At most this many entries (each is one full build's prefix)."""
 MAX_SIZE = 4 << 30
 """Default size limit of the whole cache in bytes (``SYSTEMKIT_BUILD_CACHE_SIZE`` overrides)."""
+SIZE_ENV = "SYSTEMKIT_BUILD_CACHE_SIZE"
 STALE_NEW = 3600.0
 INDEX = ".index"
 
@@ -52,10 +54,19 @@ INDEX = ".index"
 def max_size() -> int:
     """The cache's size limit: ``$SYSTEMKIT_BUILD_CACHE_SIZE`` (bytes, or with a K/M/G
     suffix), else :data:`MAX_SIZE`."""
-    text = os.environ.get("SYSTEMKIT_BUILD_CACHE_SIZE", "").strip()
+    return env_size(SIZE_ENV, MAX_SIZE)
+
+
+def env_size(variable: str, default: int) -> int:
+    """The size in ``$variable`` (as :func:`parse_size` reads it), else ``default``; a value
+    that is not a size is a :class:`SystemkitError` naming the variable."""
+    text = os.environ.get(variable, "").strip()
     if not text:
-        return MAX_SIZE
-    return parse_size(text)
+        return default
+    try:
+        return parse_size(text)
+    except ValueError:
+        raise SystemkitError(f"${variable} {text!r} is not a size (bytes, or 500M, 4G)") from None
 
 
 def parse_size(text: str) -> int:
@@ -64,7 +75,10 @@ def parse_size(text: str) -> int:
     text = text.strip().upper().removesuffix("B").removesuffix("I")
     factor = units.get(text[-1:], 1)
     number = text[:-1] if text[-1:] in units else text
-    value = int(float(number) * factor)
+    try:
+        value = int(float(number) * factor)
+    except OverflowError:  # inf
+        raise ValueError(text) from None
     if value < 0:
         raise ValueError(text)
     return value

@@ -61,7 +61,7 @@ import attrs
 from systemkit.assemble.flatten import dropped_warning, flatten
 from systemkit.assemble.tarstream import BLOCK, Body, TarFormatError, TarHeader, encode_header
 from systemkit.assemble.tarstream import iter_tar as _iter_tar
-from systemkit.backends.buildcache import parse_size, point_keys, resumes_initrd_only
+from systemkit.backends.buildcache import env_size, point_keys, resumes_initrd_only
 from systemkit.diagnostics import SystemkitError
 from systemkit.spec.codec import canonical_json
 from systemkit.spec.types import Spec
@@ -91,13 +91,7 @@ def max_size() -> int:
     """The layer cache's size limit: ``$SYSTEMKIT_LAYER_CACHE_SIZE`` (bytes, or with a K/M/G
     suffix, as :func:`systemkit.backends.buildcache.parse_size` reads it), else
     :data:`MAX_SIZE`."""
-    text = os.environ.get(SIZE_ENV, "").strip()
-    if not text:
-        return MAX_SIZE
-    try:
-        return parse_size(text)
-    except ValueError:
-        raise SystemkitError(f"${SIZE_ENV} {text!r} is not a size (bytes, or 500M, 4G)") from None
+    return env_size(SIZE_ENV, MAX_SIZE)
 
 
 def layers_key(layers: Sequence[Mapping[str, Any]], honour_opaque: bool) -> str:

@@ -21,7 +21,9 @@ from systemkit.backends.buildcache import (
     point_keys,
     resumes_initrd_only,
 )
+from systemkit.backends.buildcache import max_size as buildcache_max_size
 from systemkit.backends.layercache import LayerCache
+from systemkit.backends.layercache import max_size as layercache_max_size
 from systemkit.diagnostics import Diagnostic, SystemkitError, UserError
 from systemkit.images import mediatypes as mt
 from systemkit.images.store import ImageStore
@@ -163,6 +165,9 @@ class NativeBackend:
         images = StoreImages(
             store, request.arch, request.pull, offline=self.offline, progress=progress
         )
+        if self.use_cache:  # a bad size limit fails here, not after the build's work
+            buildcache_max_size()
+            layercache_max_size()
         layers = (
             LayerCache(store.root / ".layer-cache", write=self.write_layers)
             if self.use_cache

@@ -181,3 +181,23 @@ def test_a_kernel_changed_in_place_is_not_reused(tmp_path: Path) -> None:
     ref = _full(variant(2), store, tmp_path / "ref", ("kernel+initrd",))
     for a, b in zip(sorted(two), sorted(ref), strict=True):
         assert a.read_bytes() == b.read_bytes(), a.name
+
+
+@pytest.mark.parametrize("variable", ["SYSTEMKIT_BUILD_CACHE_SIZE", "SYSTEMKIT_LAYER_CACHE_SIZE"])
+@pytest.mark.parametrize("value", ["lots", "inf"])
+def test_a_bad_cache_size_is_an_error_before_any_work(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, variable: str, value: str
+) -> None:
+    """A cache size that is not a size is an error naming the variable, raised before the
+    build does its work (not a traceback at the end, when the cache is pruned)."""
+    from systemkit.diagnostics import SystemkitError
+
+    store = _store(tmp_path / "store")
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(SystemkitError, match=rf"\${variable} '{value}' is not a size"):
+        _build(variant(1), store, tmp_path / "out", ("tar",))
+    assert list((tmp_path / "out").iterdir()) == []
+    assert not (store / ".build-cache").exists() and not (store / ".layer-cache").exists()
+    monkeypatch.delenv(variable)
+    res = systemkit_cli("cache", "prune", "--max-size", value, "--cache", str(store))
+    assert res.returncode == 1 and f"--max-size {value!r} is not a size" in res.stderr, res.stderr
