@@ -34,6 +34,9 @@ class VerifiedBlob:
         self._hash = hashlib.sha256()
         self._read = 0
         self._closed = False
+        # The exception a caller was handling when the blob was opened (a build run from an
+        # ``except`` block): still there at close, it is not one on its way through here.
+        self._handled = sys.exc_info()[1]
 
     def read(self, n: int = -1) -> bytes:
         data = self._raw.read(n)
@@ -58,7 +61,8 @@ class VerifiedBlob:
             return
         self._closed = True
         try:
-            if sys.exc_info()[0] is None:
+            on_its_way = sys.exc_info()[1]
+            if on_its_way is None or on_its_way is self._handled:
                 self.verify()
         finally:
             self._raw.close()

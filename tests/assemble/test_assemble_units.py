@@ -555,3 +555,31 @@ def test_verified_gunzip_streams_members_and_detects_corruption() -> None:
     short = VerifiedBlob(io.BytesIO(blob[:-1]), digest, len(blob))
     with pytest.raises(CorruptBlob):
         short.close()
+
+
+def test_a_blob_closed_inside_the_callers_except_block_is_still_verified() -> None:
+    """A build run from an ``except`` block (a retry, say) must verify its blobs: the
+    exception being handled out there is not one on its way through the blob's reader. One
+    that is on its way still closes the blob quietly (it is not masked by CorruptBlob)."""
+    from contextlib import closing
+
+    from systemkit.assemble.verify import CorruptBlob, VerifiedBlob
+
+    digest = "sha256:" + "0" * 64
+    try:
+        raise KeyError("handled by the caller")
+    except KeyError:
+        blob = VerifiedBlob(io.BytesIO(b"content"), digest, 7)
+        assert blob.read() == b"content"
+        with pytest.raises(CorruptBlob, match="is corrupt"):
+            blob.close()
+        with (
+            pytest.raises(ValueError, match="on its way"),
+            closing(VerifiedBlob(io.BytesIO(b"content"), digest, 7)),
+        ):
+            raise ValueError("on its way") from None
+    with (
+        pytest.raises(ValueError, match="on its way"),
+        closing(VerifiedBlob(io.BytesIO(b"content"), digest, 7)),
+    ):
+        raise ValueError("on its way")

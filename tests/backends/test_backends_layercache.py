@@ -488,3 +488,25 @@ def test_a_store_without_file_locks_builds_without_writing_entries(
     ]
     assert got == live and cache.written == []
     assert list((tmp_path / "lc").iterdir()) == []
+
+
+def test_a_corrupt_layer_is_refused_and_not_cached_by_a_build_run_in_an_except_block(
+    tmp_path: Path,
+) -> None:
+    """A build started while the caller handles an exception (a retry) still verifies every
+    layer: a corrupt blob fails it and no layer cache entry keeps its bytes for later builds."""
+    import gzip
+
+    from systemkit.assemble.verify import CorruptBlob
+
+    store = make_store(tmp_path / "store")
+    blob = ImageStore(store).blob_path(_layer_descs(store, APP)[0]["digest"])
+    data = gzip.decompress(blob.read_bytes()).replace(b"A" * 100, b"B" * 100, 1)
+    blob.chmod(0o644)
+    blob.write_bytes(gzip.compress(data, mtime=0))
+    try:
+        raise KeyError("the first attempt failed")
+    except KeyError:
+        with pytest.raises(CorruptBlob):
+            _build(spec(), store, tmp_path / "retry", write=True)
+    assert _key(store, APP) not in {e.key for e in _cache(store).entries()}
