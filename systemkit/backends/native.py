@@ -130,7 +130,9 @@ class NativeBackend:
         self.offline = offline
         """Only the store: an image missing from it is an error, no registry is asked."""
         self.write_layers: bool | frozenset[str] = (
-            write_layers if isinstance(write_layers, bool) else frozenset(write_layers)
+            write_layers
+            if isinstance(write_layers, bool)
+            else frozenset([write_layers] if isinstance(write_layers, str) else write_layers)
         )
 
     def build(self, request: BuildRequest) -> list[Path]:
@@ -173,9 +175,7 @@ class NativeBackend:
             buildcache_max_size()
             layercache_max_size()
         layers = (
-            LayerCache(store.root / ".layer-cache", write=self.write_layers)
-            if self.use_cache
-            else None
+            LayerCache.of_store(store.root, write=self.write_layers) if self.use_cache else None
         )
         asm = Assembler(
             spec, images, base_dir=request.base_dir, progress=progress, layer_cache=layers
@@ -193,7 +193,7 @@ class NativeBackend:
                 missing.append(exc.diagnostic())
         if missing:
             raise UserError(missing)
-        cache = BuildCache(store.root / ".build-cache") if self.use_cache else None
+        cache = BuildCache.of_store(store.root) if self.use_cache else None
         digests = dict(sorted(asm.result.images.items()))
         keys = point_keys(spec, digests, request.arch)
         key = keys[-1]
