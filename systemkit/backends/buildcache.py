@@ -185,11 +185,20 @@ class CacheEntry:
         return self.dir / "prefix.tar"
 
 
+DIRNAME = ".build-cache"
+"""The build cache's directory in an image store."""
+
+
 class BuildCache:
     """Cache entries under ``root`` (at most :data:`KEEP`, least recently used go first)."""
 
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
+
+    @classmethod
+    def of_store(cls, store_root: Path) -> BuildCache:
+        """The build cache of the image store at ``store_root``."""
+        return cls(Path(store_root) / DIRNAME)
 
     def lookup(self, key: str) -> CacheEntry | None:
         """The entry whose files section starts at ``key``'s point, if intact."""

@@ -26,6 +26,8 @@ same layers share an entry), in ``<image store>/.layer-cache/``:
 from it through a reader that checks size and sha256 as it goes; the stream is complete only
 once both match, so a damaged entry fails the build (the outputs are atomic: nothing appears)
 with an error naming the entry, which is removed: building again flattens the layers anew.
+An entry found damaged before anything was streamed from it (an unreadable record, a tar of
+the wrong size) is removed with a warning and the image's layers are read instead.
 A stream that downstream stops early (a build failing for another reason, perhaps one that a
 damaged entry caused) still reads and checks the rest, and removes the entry if it is damaged.
 
@@ -85,6 +87,13 @@ OpenLayer = Callable[[dict[str, Any]], BinaryIO]
 
 class LayerCacheError(SystemkitError):
     """A damaged layer cache entry (it has been removed; building again works)."""
+
+    def __init__(self, path: Path, why: str) -> None:
+        super().__init__(
+            f"layer cache entry {path} is damaged ({why}); it has been removed: build again"
+        )
+        self.path = path
+        self.why = why
 
 
 def max_size() -> int:
@@ -172,6 +181,10 @@ class LayerEntry:
     images: tuple[str, ...]
 
 
+DIRNAME = ".layer-cache"
+"""The layer cache's directory in an image store."""
+
+
 class LayerCache:
     """The layer-stream cache under ``root`` (see the module doc).
 
@@ -181,11 +194,18 @@ class LayerCache:
 
     def __init__(self, root: Path, write: bool | Collection[str] = False) -> None:
         self.root = Path(root)
-        self.write = write
+        self.write: bool | Collection[str] = (
+            frozenset([write]) if isinstance(write, str) else write  # one ref, not its letters
+        )
         self.hits: list[str] = []
         """The keys this instance streamed from an entry, in order."""
         self.written: list[str] = []
         """The keys this instance installed, in order."""
+
+    @classmethod
+    def of_store(cls, store_root: Path, write: bool | Collection[str] = False) -> LayerCache:
+        """The layer cache of the image store at ``store_root``."""
+        return cls(Path(store_root) / DIRNAME, write)
 
     def _writes(self, ref: str) -> bool:
         return self.write is True or (not isinstance(self.write, bool) and ref in self.write)
@@ -214,7 +234,15 @@ class LayerCache:
         entry when there is one (verified as it streams, its warnings replayed), else from
         the layers (teed into a new entry when this cache writes ``ref``)."""
         key = layers_key(layers, honour_opaque)
-        opened = self._open(key)
+        try:
+            opened = self._open(key)
+        except LayerCacheError as exc:
+            # Found before anything was streamed: the layers can stand in for it.
+            warn(
+                f"{ref}: layer cache entry {exc.path} was damaged ({exc.why}) and has been "
+                "removed; reading the image's layers instead"
+            )
+            opened = None
         if opened is not None:
             return self._replay(key, ref, *opened, warn)
         openers: list[Callable[[], BinaryIO]] = [
@@ -260,9 +288,7 @@ class LayerCache:
     def _damaged(self, key: str, why: str) -> NoReturn:
         path = self._tar(key)
         self.remove(key)
-        raise LayerCacheError(
-            f"layer cache entry {path} is damaged ({why}); it has been removed: build again"
-        )
+        raise LayerCacheError(path, why)
 
     def _replay(
         self,

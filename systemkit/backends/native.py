@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -28,7 +26,13 @@ from systemkit.diagnostics import Diagnostic, SystemkitError, UserError
 from systemkit.images import mediatypes as mt
 from systemkit.images.store import ImageStore
 from systemkit.outputs import FORMATS, NEEDS_KERNEL, AtomicOutputs, write_formats
-from systemkit.outputs.formats import InitrdParts, copy_range, initrd_parts, resume_initrd
+from systemkit.outputs.formats import (
+    InitrdParts,
+    copy_file,
+    copy_range,
+    initrd_parts,
+    resume_initrd,
+)
 from systemkit.outputs.hosttools import require_for
 from systemkit.progress import Progress, ProgressEvent, silent, step, warning
 from systemkit.spec.codec import spec_digest
@@ -126,7 +130,9 @@ class NativeBackend:
         self.offline = offline
         """Only the store: an image missing from it is an error, no registry is asked."""
         self.write_layers: bool | frozenset[str] = (
-            write_layers if isinstance(write_layers, bool) else frozenset(write_layers)
+            write_layers
+            if isinstance(write_layers, bool)
+            else frozenset([write_layers] if isinstance(write_layers, str) else write_layers)
         )
 
     def build(self, request: BuildRequest) -> list[Path]:
@@ -169,9 +175,7 @@ class NativeBackend:
             buildcache_max_size()
             layercache_max_size()
         layers = (
-            LayerCache(store.root / ".layer-cache", write=self.write_layers)
-            if self.use_cache
-            else None
+            LayerCache.of_store(store.root, write=self.write_layers) if self.use_cache else None
         )
         asm = Assembler(
             spec, images, base_dir=request.base_dir, progress=progress, layer_cache=layers
@@ -189,7 +193,7 @@ class NativeBackend:
                 missing.append(exc.diagnostic())
         if missing:
             raise UserError(missing)
-        cache = BuildCache(store.root / ".build-cache") if self.use_cache else None
+        cache = BuildCache.of_store(store.root) if self.use_cache else None
         digests = dict(sorted(asm.result.images.items()))
         keys = point_keys(spec, digests, request.arch)
         key = keys[-1]
@@ -290,11 +294,10 @@ class NativeBackend:
         entry may come from a variant with another one: it is not part of the initrd)."""
         assert entry.checkpoint is not None
         kernel, gz = outs.scratch("kernel"), outs.scratch("initrd")
-        try:  # the kernel is only read from here on: share the cached file's bytes
-            kernel.unlink()
-            os.link(entry.dir / "kernel", kernel)
-        except OSError:
-            shutil.copyfile(entry.dir / "kernel", kernel)
+        # The output's own copy (copy_file_range: shared extents on btrfs and XFS): a hard link
+        # would make the kernels of every build resumed from this entry, in any directory, one
+        # file, and `cp` over one of them would write into all.
+        copy_file(entry.dir / "kernel", kernel)
         resume_initrd(tar_path, files_at, entry.dir / "initrd.gz", entry.checkpoint, gz)
         ucode = entry.dir / "ucode.cpio"
         return InitrdParts(kernel, gz, ucode if ucode.exists() else None, cmdline, entry.checkpoint)

@@ -222,7 +222,7 @@ def run(args: argparse.Namespace) -> int:
 def _builds(args: argparse.Namespace, store: ImageStore) -> int:
     import time
 
-    cache = BuildCache(store.root / ".build-cache")
+    cache = BuildCache.of_store(store.root)
     if args.cache_command == "builds":
         rows = cache.entries()
         print(f"{'ENTRY':<19}  {'SIZE':>10}  LAST USED")
@@ -257,7 +257,7 @@ def _layers(args: argparse.Namespace, store: ImageStore) -> int:
 
     from systemkit.backends.layercache import LayerCache
 
-    cache = LayerCache(store.root / ".layer-cache")
+    cache = LayerCache.of_store(store.root)
     if args.cache_command == "layers":
         rows = cache.entries()
         print(f"{'KEY':<16}  {'SIZE':>10}  {'LAST USED':<19}  IMAGES")

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from systemkit.cli import main
-from systemkit.outputs.atomic import ordinary_mode, write_file
+from systemkit.outputs.atomic import AtomicOutputs, ordinary_mode, write_file
 
 SYSTEM_PY = (
     "from systemkit import Service, System\nsystem = System(services=[Service('a', 'alpine')])\n"
@@ -151,3 +151,19 @@ def test_an_output_that_cannot_be_written_is_an_error_not_a_traceback(
     err = capsys.readouterr().err
     assert "error: cannot write /proc/systemkit-review.json:" in err, err
     assert "Traceback" not in err
+
+
+def test_commit_over_a_link_to_the_same_file_leaves_only_the_output(tmp_path: Path) -> None:
+    """rename(2) does nothing when both names are links to one file (an output given again
+    the bytes it already links to, as `build --all` run twice does for a reused system):
+    commit must still drop the temp name."""
+    shared = tmp_path / "shared"
+    shared.write_bytes(b"kernel")
+    out = tmp_path / "out"
+    out.mkdir()
+    for _ in range(2):
+        with AtomicOutputs(out) as outs:
+            outs.link(shared, "a-kernel")
+            outs.commit()
+    assert sorted(p.name for p in out.iterdir()) == ["a-kernel"]
+    assert (out / "a-kernel").stat().st_ino == shared.stat().st_ino
