@@ -188,8 +188,32 @@ def select(found: Mapping[str, System], name: str | None, path: Path) -> tuple[s
     return names[0], found[names[0]]
 
 
-def load_collecting(path: Path) -> tuple[dict[str, System], list[Diagnostic]]:
-    """Load a ``system.py`` collecting value errors instead of stopping at the first."""
+Ran = tuple[dict[str, System], list[Diagnostic]]
+"""What one run of a ``system.py`` made: its systems by name and the value errors collected
+(:func:`load_collecting`)."""
+
+
+class LoadError(UserError):
+    """A ``system.py`` that ran but does not load, select or lower: its errors, and what the
+    run made (``ran``), which the checks that explain the errors reuse instead of running the
+    user's file (and its side effects) again."""
+
+    def __init__(self, diagnostics: list[Diagnostic], ran: Ran) -> None:
+        super().__init__(diagnostics)
+        self.ran = ran
+
+
+def ran_of(exc: UserError) -> Ran | None:
+    """What the failed load that raised ``exc`` made, when it ran a ``system.py``."""
+    return exc.ran if isinstance(exc, LoadError) else None
+
+
+def load_collecting(path: Path) -> Ran:
+    """Load a ``system.py`` collecting value errors instead of stopping at the first (its
+    ``ignore()`` calls registered afresh)."""
+    from systemkit.check import suppress
+
+    suppress.reset()
     with collecting() as found:
         try:
             systems = load(path)
@@ -233,11 +257,16 @@ def load_lowered(paths: list[Path], system: str | None = None) -> Lowered:
             )
         )
     path = paths[0]
-    systems, errors = load_collecting(path)
+    ran = systems, errors = load_collecting(path)
     if errors:
-        raise UserError(errors)
-    name, chosen = select(systems, system, path)
-    return lower(chosen, base_dir=path.resolve().parent, name=output_name(path, name))
+        raise LoadError(errors, ran)
+    try:
+        name, chosen = select(systems, system, path)
+        return lower(chosen, base_dir=path.resolve().parent, name=output_name(path, name))
+    except LoadError:
+        raise
+    except UserError as exc:
+        raise LoadError(exc.diagnostics, ran) from None
 
 
 def output_name(path: Path, variable: str) -> str:

@@ -8,6 +8,7 @@ import os
 import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import attrs
 
@@ -19,7 +20,6 @@ from systemkit.check import (
     names,
     process,
     refs,
-    suppress,
     sysctls,
     system,
     values,
@@ -33,6 +33,9 @@ from systemkit.diagnostics import Diagnostic, Severity, UserError, collecting
 from systemkit.location import Location
 from systemkit.model.system import System
 from systemkit.spec.lowered import Lowered
+
+if TYPE_CHECKING:
+    from systemkit.loader import Ran
 
 ALL_RULES = (
     *values.RULES,
@@ -188,8 +191,12 @@ def check_file(
     mypy: bool = True,
     formats: Iterable[str] = (),
     labels: LabelSource | None = None,
+    ran: Ran | None = None,
 ) -> list[Diagnostic]:
     """Check input files: one ``system.py`` or LinuxKit YAML files (merged in order).
+
+    ``ran``: what a run of the ``system.py`` already made (a failed load's), used instead of
+    running the file again.
 
     ``labels`` (default: :func:`labels_for` the paths) tells the rules what the images hold.
     Loads the input collecting every value error, lowers it, runs every rule, and (for a
@@ -211,7 +218,7 @@ def check_file(
                 f"give one system.py, or one or more LinuxKit .yml files (got: {shown})",
             )
         ]
-    diags = _check_python(paths[0], system, formats, labels)
+    diags = _check_python(paths[0], system, formats, labels, ran)
     syntax_error = any(d.code == "SK051" for d in diags)  # mypy would only repeat it
     if mypy and paths[0].exists() and not syntax_error:
         from systemkit.check.mypy_run import run_mypy
@@ -269,12 +276,17 @@ def _check_yaml(
 
 
 def _check_python(
-    path: Path, name: str | None, formats: Iterable[str], labels: LabelSource | None
+    path: Path,
+    name: str | None,
+    formats: Iterable[str],
+    labels: LabelSource | None,
+    ran: Ran | None = None,
 ) -> list[Diagnostic]:
     from systemkit.loader import load_collecting, select
 
-    suppress.reset()  # the user's file registers its ignore() calls again as it runs
-    systems, collected = load_collecting(path)
+    if ran is None:
+        ran = load_collecting(path)  # which registers the file's ignore() calls afresh
+    systems, collected = ran
     if not systems:
         return finish(collected)
     try:

@@ -54,15 +54,23 @@ def load_input(files: list[Path], system: str | Sequence[str] | None) -> Lowered
     try:
         return load_lowered(files, name)
     except UserError as exc:
-        from systemkit.check import check_file
-        from systemkit.loader import YAML_SUFFIXES
+        _explain(files, name, exc)
+        raise
 
-        one_py = len(files) == 1 and files[0].suffix == ".py"
-        if not (one_py or (files and all(f.suffix in YAML_SUFFIXES for f in files))):
-            raise
-        found = check_file(files, system=name, mypy=False)
-        errors = [d for d in found if d.severity is Severity.ERROR]
-        raise UserError(errors or exc.diagnostics) from None
+
+def _explain(files: list[Path], name: str | None, exc: UserError) -> None:
+    """Raise every error of the input (the checks, without mypy) for the failed load that
+    raised ``exc``; a ``system.py`` is not run again (its run is ``exc``'s). Returns when the
+    input is neither a system.py nor YAML (``exc`` says it all)."""
+    from systemkit.check import check_file
+    from systemkit.loader import YAML_SUFFIXES, ran_of
+
+    one_py = len(files) == 1 and files[0].suffix == ".py"
+    if not (one_py or (files and all(f.suffix in YAML_SUFFIXES for f in files))):
+        return
+    found = check_file(files, system=name, mypy=False, ran=ran_of(exc))
+    errors = [d for d in found if d.severity is Severity.ERROR]
+    raise UserError(errors or exc.diagnostics) from None
 
 
 def load_many(files: list[Path], selection: Selection) -> list[Lowered]:
@@ -81,11 +89,14 @@ def load_many(files: list[Path], selection: Selection) -> list[Lowered]:
             d.code in ("SK055", "SK056") for d in exc.diagnostics
         ):
             raise
+        from systemkit.loader import ran_of
+
         if selection.single:
-            return [load_input(files, selection.patterns[0] if selection.patterns else None)]
+            _explain(files, selection.patterns[0] if selection.patterns else None, exc)
+            raise
         from systemkit.variants.checks import selected_errors
 
-        errors = selected_errors(files, selection)
+        errors = selected_errors(files, selection, ran_of(exc))
         if errors is None:
             raise
         raise errors from None

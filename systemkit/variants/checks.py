@@ -16,6 +16,7 @@ import attrs
 
 from systemkit.check.labels import LabelSource
 from systemkit.diagnostics import Diagnostic, Severity, UserError
+from systemkit.loader import Ran
 from systemkit.model.base import walk_located
 from systemkit.model.system import System
 from systemkit.variants.select import Selection, match_names
@@ -53,11 +54,14 @@ class FindingsError(UserError):
         return "\n".join(out)
 
 
-def selected_errors(paths: Sequence[Path], selection: Selection) -> FindingsError | None:
+def selected_errors(
+    paths: Sequence[Path], selection: Selection, ran: Ran | None = None
+) -> FindingsError | None:
     """Why the selected systems do not load or lower: the error findings of
     :func:`check_selected` (without mypy), at the argument that made each bad value (where
-    ``check --all`` puts them), each once; None when the checks find no error."""
-    found, total = check_selected(paths, selection, mypy=False)
+    ``check --all`` puts them), each once; None when the checks find no error. ``ran`` is what
+    the failed load's run of the file made (reused: the file is not run again)."""
+    found, total = check_selected(paths, selection, mypy=False, ran=ran)
     errors = [f for f in found if f.diagnostic.severity is Severity.ERROR]
     return FindingsError(errors, total) if errors else None
 
@@ -108,10 +112,11 @@ def check_selected(
     mypy: bool = True,
     formats: Iterable[str] = (),
     labels: LabelSource | None = None,
+    ran: Ran | None = None,
 ) -> tuple[list[Finding], int]:
-    """Check the selected systems of one ``system.py`` (loaded once): the grouped findings and
-    how many systems were checked. LinuxKit YAML is one system."""
-    from systemkit.check import suppress
+    """Check the selected systems of one ``system.py`` (loaded once; not at all when ``ran``
+    gives what a run of it made): the grouped findings and how many systems were checked.
+    LinuxKit YAML is one system."""
     from systemkit.check.engine import check_file, check_loaded, finish
     from systemkit.loader import load_collecting
 
@@ -120,8 +125,9 @@ def check_selected(
     if len(paths) != 1 or paths[0].suffix != ".py":
         return [Finding(d) for d in check_file(paths, mypy=mypy, formats=formats)], 1
     path = paths[0]
-    suppress.reset()
-    systems, collected = load_collecting(path)
+    if ran is None:
+        ran = load_collecting(path)  # which registers the file's ignore() calls afresh
+    systems, collected = ran
     if not systems:
         return [Finding(d) for d in finish(collected)], 0
     try:

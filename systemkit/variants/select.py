@@ -142,7 +142,7 @@ def load_selected(paths: Sequence[Path], selection: Selection = Selection()) -> 
     after the first file). Raises :class:`UserError` with every problem found: loading errors,
     patterns that match nothing, and the lowering errors of every selected system.
     """
-    from systemkit.loader import load_collecting, load_lowered, output_name
+    from systemkit.loader import LoadError, load_collecting, load_lowered, output_name
     from systemkit.model.lower import lower
 
     paths = list(paths)
@@ -151,10 +151,13 @@ def load_selected(paths: Sequence[Path], selection: Selection = Selection()) -> 
         # usual "give one system.py" error
         return [load_lowered(paths, selection.patterns[0] if selection.patterns else None)]
     path = paths[0]
-    systems, errors = load_collecting(path)
+    ran = systems, errors = load_collecting(path)
     if errors:
-        raise UserError(errors)
-    chosen = match_names(list(systems), selection, str(path))
+        raise LoadError(errors, ran)
+    try:
+        chosen = match_names(list(systems), selection, str(path))
+    except UserError as exc:
+        raise LoadError(exc.diagnostics, ran) from None
     base = path.resolve().parent
     out: list[Lowered] = []
     problems: list[Diagnostic] = []
@@ -164,7 +167,7 @@ def load_selected(paths: Sequence[Path], selection: Selection = Selection()) -> 
         except UserError as exc:
             problems.extend(exc.diagnostics)
     if problems:
-        raise UserError(problems)
+        raise LoadError(problems, ran)
     return out
 
 

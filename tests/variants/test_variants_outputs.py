@@ -197,3 +197,39 @@ def test_a_bad_value_check_cannot_locate_affects_only_the_systems_that_have_it(
     assert ls.returncode == 1
     assert ls.stderr.count("error[SK103]") == 1, ls.stderr
     assert "  = affects 3 of 5 systems: v0, v1, v2\n" in ls.stderr, ls.stderr
+
+
+COUNTS_RUNS_PY = textwrap.dedent(
+    """\
+    from pathlib import Path
+
+    from systemkit import File, System
+
+    with open(Path(__file__).parent / "runs.log", "a") as log:
+        log.write("ran\\n")
+
+    systems = {
+        "a": System(files=[File("/etc/motd", contents="x", mode=0o7777777)]),
+        "b": System(files=[File("/etc/motd", contents="x")]),
+    }
+    """
+)
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["ls"],
+        ["diff", "--all"],
+        ["lower", "--system", "a"],
+        ["lower", "--system", "a", "--system", "b"],
+    ],
+)
+def test_a_file_that_does_not_load_is_run_once(tmp_path: Path, command: list[str]) -> None:
+    """The errors of a system.py that does not load come from the checks of the file's one run
+    (its side effects happen once), and they are the checks' located findings."""
+    (tmp_path / "system.py").write_text(COUNTS_RUNS_PY)
+    res = systemkit_cli(command[0], "system.py", *command[1:], cwd=tmp_path)
+    assert res.returncode == 1, res.stderr
+    assert res.stderr.startswith("system.py:9:24: error[SK103]: mode 0o7777777"), res.stderr
+    assert (tmp_path / "runs.log").read_text() == "ran\n"
