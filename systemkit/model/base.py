@@ -47,8 +47,9 @@ class Located:
     finding about the call. The signature that mypy, pyright and editors see is attrs' own.
     """
 
-    __slots__ = ("_location",)
+    __slots__ = ("_findings", "_location")
     _location: Location | None
+    _findings: tuple[Diagnostic, ...]
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -68,6 +69,13 @@ class Located:
     def location(self) -> Location | None:
         """Where the user created this object (file, line, column)."""
         return getattr(self, "_location", None)
+
+    @property
+    def findings(self) -> tuple[Diagnostic, ...]:
+        """The value errors collected while this object was made (under ``check``), the very
+        objects :func:`systemkit.diagnostics.collecting` gathered: which systems contain this
+        object says which systems a finding is about."""
+        return getattr(self, "_findings", ())
 
 
 def problem(p: Problem | None) -> None:
@@ -152,3 +160,16 @@ def iter_located(obj: Located) -> Iterator[Located]:
         for item in items:
             if isinstance(item, Located):
                 yield item
+
+
+def walk_located(obj: Located) -> Iterator[Located]:
+    """``obj`` and every model object inside it, at any depth (each once)."""
+    seen: set[int] = set()
+    todo = [obj]
+    while todo:
+        item = todo.pop()
+        if id(item) in seen:
+            continue
+        seen.add(id(item))
+        yield item
+        todo.extend(iter_located(item))

@@ -43,6 +43,7 @@ from systemkit.diagnostics import (
     collecting,
     is_collecting,
     report,
+    report_all,
 )
 from systemkit.location import Location, argument_location, caller_location
 
@@ -454,8 +455,16 @@ def lenient(cls: type, init: Callable[..., None]) -> Callable[..., None]:
     @functools.wraps(init)
     def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
         if is_collecting():
-            good_args, good_kwargs = screen(cls, self, args, kwargs)
-            init(self, *good_args, **good_kwargs)
+            # the findings of this call are kept on the object too (Located.findings), so
+            # that each is attributed to the systems that contain the object
+            found: list[Diagnostic] = []
+            try:
+                with collecting() as found:
+                    good_args, good_kwargs = screen(cls, self, args, kwargs)
+                    init(self, *good_args, **good_kwargs)
+            finally:
+                report_all(found)
+            object.__setattr__(self, "_findings", tuple(found))
             return
         with collecting() as found:
             good_args, good_kwargs = screen(cls, self, args, kwargs)

@@ -9,13 +9,15 @@ systems it was found in. mypy runs once for the file.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 import attrs
 
 from systemkit.check.labels import LabelSource
 from systemkit.diagnostics import Diagnostic, Severity, UserError
+from systemkit.model.base import walk_located
+from systemkit.model.system import System
 from systemkit.variants.select import Selection, match_names
 
 
@@ -80,6 +82,25 @@ def group_findings(per_system: Iterable[tuple[str, Sequence[Diagnostic]]]) -> li
     return sorted(found, key=lambda f: f.diagnostic.sort_key())
 
 
+def collected_by_system(
+    systems: Mapping[str, System], collected: Sequence[Diagnostic]
+) -> dict[str, list[Diagnostic]]:
+    """The value errors collected while the file ran that are about each system: one made by
+    a model object's constructor belongs to the systems that contain the object
+    (:attr:`~systemkit.model.base.Located.findings`), wherever it is reported (the call or,
+    once ``check_loaded`` moved it, the argument); any other (the file's, or an object's that
+    no system uses) to every system."""
+    owners: dict[int, list[str]] = {}
+    if collected:
+        for name, system in systems.items():
+            for obj in walk_located(system):
+                for d in obj.findings:
+                    names = owners.setdefault(id(d), [])
+                    if not names or names[-1] != name:
+                        names.append(name)
+    return {name: [d for d in collected if name in owners.get(id(d), (name,))] for name in systems}
+
+
 def check_selected(
     paths: Sequence[Path],
     selection: Selection,
@@ -107,16 +128,11 @@ def check_selected(
         names = match_names(list(systems), selection, str(path))
     except UserError as exc:
         return [Finding(d) for d in finish([*collected, *exc.diagnostics])], 0
+    owned = collected_by_system(systems, collected)
     per_system = [
-        (name, check_loaded(path, name, systems[name], collected, formats, labels))
+        (name, check_loaded(path, name, systems[name], owned[name], formats, labels))
         for name in names
     ]
-    # A value error found while the file ran is at its constructor call; check_loaded moves it
-    # to the argument in the systems it belongs to, and keeps it at the call in the others
-    # (it does not know whose it is), where it would claim systems it is not about. One that
-    # some system located is that system's finding only.
-    located = {d for d in collected if any(d not in diags for _, diags in per_system)}
-    per_system = [(name, [d for d in diags if d not in located]) for name, diags in per_system]
     found = group_findings(per_system)
     syntax_error = any(f.diagnostic.code == "SK051" for f in found)
     if mypy and not syntax_error:

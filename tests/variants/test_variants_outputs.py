@@ -163,3 +163,37 @@ def test_commands_on_many_systems_report_a_bad_value_where_check_does(tmp_path: 
             res.stderr
         )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["system.py"]
+
+
+BAD_MODE_PY = textwrap.dedent(
+    """\
+    from systemkit import File, System, matrix
+
+
+    def variant(n: int) -> System:
+        if n < 3:
+            return System(files=[File("/etc/motd", contents="x", mode=0o7777777)])
+        return System(files=[File("/etc/motd", contents="x", mode=0o644)])
+
+
+    systems = matrix(variant, n=[0, 1, 2, 3, 4], name="v{n}")
+    """
+)
+
+
+def test_a_bad_value_check_cannot_locate_affects_only_the_systems_that_have_it(
+    tmp_path: Path,
+) -> None:
+    """A value error that stays at its constructor call (no rule finds the refused mode in the
+    spec) names the systems whose objects have it, not every system checked: by check --all
+    and by ls, which reports the same findings."""
+    (tmp_path / "system.py").write_text(BAD_MODE_PY)
+    check = systemkit_cli("check", "system.py", "--all", "--no-mypy", cwd=tmp_path)
+    assert check.returncode == 1
+    assert "system.py:6:30: error[SK103]: mode 0o7777777 is outside 0-0o7777\n" in check.stdout
+    assert "  = affects 3 of 5 systems: v0, v1, v2\n" in check.stdout, check.stdout
+    assert check.stdout.count("error[") == 1
+    ls = systemkit_cli("ls", "system.py", cwd=tmp_path)
+    assert ls.returncode == 1
+    assert ls.stderr.count("error[SK103]") == 1, ls.stderr
+    assert "  = affects 3 of 5 systems: v0, v1, v2\n" in ls.stderr, ls.stderr
