@@ -423,6 +423,10 @@ class LayerCache:
                 with contextlib.suppress(OSError):
                     if now - path.stat().st_mtime > RECLAIM_AFTER:
                         path.unlink()  # its record never came (a killed writer)
+            elif path.suffix == ".json" and not path.with_suffix(".tar").exists():
+                # a record without its tar (one that noted a use while a prune removed the
+                # entry): nothing can read it, and entries() does not list it
+                path.unlink(missing_ok=True)
         removed: list[LayerEntry] = []
         total = 0
         for count, entry in enumerate(self.entries()):

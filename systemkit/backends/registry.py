@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import os
 import sys
 from importlib.metadata import EntryPoint, entry_points
 
@@ -20,13 +21,21 @@ _found: tuple[tuple[str, ...], dict[str, EntryPoint]] | None = None
 
 
 def _entry_points() -> dict[str, EntryPoint]:
-    """The registered backends; the scan of the installed distributions (~10 ms) is done once
-    per ``sys.path`` (a build of many systems asks once per system)."""
+    """The registered backends; the scan of the installed distributions (~10 ms) is done again
+    only when ``sys.path`` or one of its directories changed (a build of many systems asks
+    once per system; installing a plugin adds a directory to one of them)."""
     global _found
-    key = tuple(sys.path)
+    key = tuple(f"{entry}\0{_mtime(entry)}" for entry in sys.path)
     if _found is None or _found[0] != key:
         _found = (key, _scan())
     return dict(_found[1])
+
+
+def _mtime(entry: str) -> int:
+    try:
+        return os.stat(entry or ".").st_mtime_ns
+    except OSError:
+        return 0
 
 
 def _scan() -> dict[str, EntryPoint]:

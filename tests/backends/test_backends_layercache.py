@@ -468,6 +468,11 @@ def test_the_size_limit_prunes_least_recently_used(
     removed = cache.prune()
     assert [e.key for e in removed] == [order[1], order[0]]
     assert [e.key for e in cache.entries()] == [order[-1], order[-2]]
+    # a record left without its tar (a use noted while a prune removed the entry) goes too
+    orphan = store / ".layer-cache" / f"{order[-1]}.json"
+    (store / ".layer-cache" / f"{order[-1]}.tar").unlink()
+    cache.prune()
+    assert not orphan.exists()
     # a build prunes after each write: a limit below any entry leaves none
     monkeypatch.setenv("SYSTEMKIT_LAYER_CACHE_SIZE", "1K")
     shutil.rmtree(store / ".build-cache")

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import importlib
+import shutil
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -115,3 +117,18 @@ def test_backend_options_reach_the_constructor(tmp_path: Path) -> None:
     assert isinstance(native, NativeBackend) and native.use_cache is False
     with pytest.raises(BackendError, match=r"backend 'native' does not take these options"):
         get_backend("native", binary="x")
+
+
+def test_a_plugin_installed_into_a_directory_already_on_sys_path_is_found(
+    plugin_dist: Path, tmp_path: Path
+) -> None:
+    """The entry-point scan is kept between builds, but not past a change to a directory on
+    sys.path: a plugin pip-installed there later (a long-lived Jupyter kernel) is found."""
+    info = plugin_dist / "sk_echo_backend-1.0.dist-info"
+    shutil.move(info, tmp_path / "aside")
+    importlib.invalidate_caches()
+    assert "echo" not in available_backends()
+    time.sleep(0.05)  # past the filesystem's timestamp granularity
+    shutil.move(tmp_path / "aside", info)
+    importlib.invalidate_caches()
+    assert "echo" in available_backends()
