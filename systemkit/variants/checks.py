@@ -17,7 +17,7 @@ import attrs
 from systemkit.check.labels import LabelSource
 from systemkit.diagnostics import Diagnostic, Severity, UserError
 from systemkit.loader import Ran
-from systemkit.model.base import walk_located
+from systemkit.model.base import Located, walk_located
 from systemkit.model.system import System
 from systemkit.variants.select import Selection, match_names
 
@@ -87,22 +87,55 @@ def group_findings(per_system: Iterable[tuple[str, Sequence[Diagnostic]]]) -> li
 
 
 def collected_by_system(
-    systems: Mapping[str, System], collected: Sequence[Diagnostic]
+    systems: Mapping[str, System], collected: Sequence[Diagnostic], among: Iterable[str] = ()
 ) -> dict[str, list[Diagnostic]]:
-    """The value errors collected while the file ran that are about each system: one made by
-    a model object's constructor belongs to the systems that contain the object
-    (:attr:`~systemkit.model.base.Located.findings`), wherever it is reported (the call or,
-    once ``check_loaded`` moved it, the argument); any other (the file's, or an object's that
-    no system uses) to every system."""
-    owners: dict[int, list[str]] = {}
-    if collected:
-        for name, system in systems.items():
-            for obj in walk_located(system):
+    """The value errors collected while the file ran that are about each system of ``among``
+    (default: all of ``systems``).
+
+    One made by a model object's constructor (:attr:`~systemkit.model.base.Located.findings`)
+    belongs to the systems of ``among`` that contain that object, wherever it is reported
+    (the call or, once ``check_loaded`` moved it, the argument). When none of them contains
+    it (its object is in a system that was not selected, say a ``base`` that the selected
+    ``base + extra`` was made from: the derived system shares the base's parts, not the base),
+    it belongs to those that share a part with that object, and failing that to all of them:
+    a finding is never lost by the selection. Any other finding (the file's, or an object's
+    that no system uses) belongs to every system."""
+    names = list(among) or list(systems)
+    if not collected:
+        return {name: [] for name in names}
+    inside = {name: {id(o) for o in walk_located(systems[name])} for name in names}
+    owners: dict[int, list[Located]] = {}
+    seen: set[int] = set()
+    for system in systems.values():
+        for obj in walk_located(system):
+            if id(obj) not in seen:
+                seen.add(id(obj))
                 for d in obj.findings:
-                    names = owners.setdefault(id(d), [])
-                    if not names or names[-1] != name:
-                        names.append(name)
-    return {name: [d for d in collected if name in owners.get(id(d), (name,))] for name in systems}
+                    owners.setdefault(id(d), []).append(obj)
+
+    def holders(d: Diagnostic) -> list[str]:
+        return [n for n in names if any(id(o) in inside[n] for o in owners.get(id(d), ()))]
+
+    # the same finding (a variant function's call, run for every variant) held by a
+    # selected system: the unselected systems' copies of it are not needed
+    held = {_same(d) for d in collected if holders(d)}
+    out: dict[str, list[Diagnostic]] = {name: [] for name in names}
+    for d in collected:
+        found = owners.get(id(d))
+        if found is None:
+            chosen = names
+        else:
+            chosen = holders(d)
+            if not chosen and _same(d) not in held:
+                parts = {id(p) for o in found for p in walk_located(o)}
+                chosen = [n for n in names if parts & inside[n]] or names
+        for name in chosen:
+            out[name].append(d)
+    return out
+
+
+def _same(d: Diagnostic) -> tuple[object, ...]:
+    return (d.code, d.message, d.location)
 
 
 def check_selected(
@@ -134,7 +167,7 @@ def check_selected(
         names = match_names(list(systems), selection, str(path))
     except UserError as exc:
         return [Finding(d) for d in finish([*collected, *exc.diagnostics])], 0
-    owned = collected_by_system(systems, collected)
+    owned = collected_by_system(systems, collected, names)
     per_system = [
         (name, check_loaded(path, name, systems[name], owned[name], formats, labels))
         for name in names

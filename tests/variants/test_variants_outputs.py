@@ -197,6 +197,35 @@ def test_a_bad_value_check_cannot_locate_affects_only_the_systems_that_have_it(
     assert ls.returncode == 1
     assert ls.stderr.count("error[SK103]") == 1, ls.stderr
     assert "  = affects 3 of 5 systems: v0, v1, v2\n" in ls.stderr, ls.stderr
+    # selected systems that do not have it: the finding is not lost (its owners were not
+    # checked), it stays with the file, as for one system checked alone
+    some = systemkit_cli(
+        "check", "system.py", "--system", "v3", "--system", "v4", "--no-mypy", cwd=tmp_path
+    )
+    assert some.returncode == 1
+    assert some.stdout.count("error[SK103]") == 1, some.stdout
+
+
+def test_a_finding_of_a_base_system_reaches_the_selected_systems_derived_from_it(
+    tmp_path: Path,
+) -> None:
+    """A system made from another (``base + extra``) keeps the base's constructor findings on
+    the base: selecting only the derived system must still report them."""
+    (tmp_path / "system.py").write_text(
+        textwrap.dedent(
+            """\
+            from systemkit import Service, System
+
+            base = System(onboot=[Service("setup", "alpine:3.20")])
+            extra = System(services=[Service("app", "alpine:3.20")])
+            systems = {"base": base, "extra": extra, "both": base + extra}
+            """
+        )
+    )
+    for selection in (["--system", "both", "--system", "extra"], ["--all"]):
+        res = systemkit_cli("check", "system.py", *selection, "--no-mypy", cwd=tmp_path)
+        assert res.returncode == 1, res.stdout
+        assert res.stdout.count("error[SK121]") == 1, res.stdout
 
 
 COUNTS_RUNS_PY = textwrap.dedent(
