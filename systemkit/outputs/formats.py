@@ -238,8 +238,8 @@ def write_formats(
         parts = initrd_parts(tar_path, outs)
     for fmt in formats:
         if fmt == "kernel+initrd":
-            # The kernel file itself (the rebuild cache hard-links it, so variants that share
-            # a kernel write it once; see systemkit.backends.buildcache)
+            # The kernel scratch itself becomes the output (a full build's is then hard-linked
+            # into the rebuild cache instead of copied; see systemkit.backends.buildcache)
             outs.promote(parts.kernel, f"{name}-kernel")
             if parts.ucode is None and "tar-kernel-initrd" not in formats:
                 outs.promote(parts.gz, f"{name}-initrd.img")
