@@ -141,6 +141,14 @@ def images_to_write(specs: Sequence[Spec], formats: Collection[str], arch: str |
     return list(wanted)
 
 
+def images_written(write: bool | Collection[str]) -> bool | frozenset[str]:
+    """What a layer cache is told to write: ``True`` (every image), ``False`` (none), or the
+    set of image refs; a single ref given as a ``str`` is that ref, not its letters."""
+    if isinstance(write, bool):
+        return write
+    return frozenset([write] if isinstance(write, str) else write)
+
+
 @attrs.frozen
 class LayerRecord:
     """The JSON record beside an entry's tar."""
@@ -194,9 +202,7 @@ class LayerCache:
 
     def __init__(self, root: Path, write: bool | Collection[str] = False) -> None:
         self.root = Path(root)
-        self.write: bool | Collection[str] = (
-            frozenset([write]) if isinstance(write, str) else write  # one ref, not its letters
-        )
+        self.write = images_written(write)
         self.hits: list[str] = []
         """The keys this instance streamed from an entry, in order."""
         self.written: list[str] = []

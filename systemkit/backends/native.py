@@ -20,7 +20,7 @@ from systemkit.backends.buildcache import (
     resumes_initrd_only,
 )
 from systemkit.backends.buildcache import max_size as buildcache_max_size
-from systemkit.backends.layercache import LayerCache
+from systemkit.backends.layercache import LayerCache, images_written
 from systemkit.backends.layercache import max_size as layercache_max_size
 from systemkit.diagnostics import Diagnostic, SystemkitError, UserError
 from systemkit.images import mediatypes as mt
@@ -129,11 +129,7 @@ class NativeBackend:
         self.use_cache = use_cache
         self.offline = offline
         """Only the store: an image missing from it is an error, no registry is asked."""
-        self.write_layers: bool | frozenset[str] = (
-            write_layers
-            if isinstance(write_layers, bool)
-            else frozenset([write_layers] if isinstance(write_layers, str) else write_layers)
-        )
+        self.write_layers = images_written(write_layers)
 
     def build(self, request: BuildRequest) -> list[Path]:
         """Build; a problem that belongs to a part of the spec is raised as a
