@@ -166,16 +166,26 @@ def test_lock_build_locked_retag_stale(
     assert new.images[f"{registry}/sklock/svc:1"] == svc
 
 
-def test_check_names_the_replaced_label_binds_from_the_lock(
+@pytest.fixture
+def locked(
     project: Path,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
-) -> None:
+) -> str:
+    """The project's system.py, locked, with an empty image store: the lock alone says what
+    the images hold."""
     system = str(project / "system.py")
     assert _run(capsys, "lock", system, "--cache", str(tmp_path / "c"))[0] == 0
-    # no store and no network: the lock alone says what the images hold
     monkeypatch.setenv("SYSTEMKIT_CACHE", str(tmp_path / "empty"))
+    return system
+
+
+def test_check_names_the_replaced_label_binds_from_the_lock(
+    locked: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    system = locked
+    # no network either
     monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")
     monkeypatch.setenv("NO_PROXY", "")
     _, out, _ = _run(capsys, "check", system, "--no-mypy")
@@ -185,15 +195,8 @@ def test_check_names_the_replaced_label_binds_from_the_lock(
     assert "SK214" not in out.split("sklock/app")[0]
 
 
-def test_check_warns_about_nothing_to_run(
-    project: Path,
-    tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    system = str(project / "system.py")
-    assert _run(capsys, "lock", system, "--cache", str(tmp_path / "c"))[0] == 0
-    monkeypatch.setenv("SYSTEMKIT_CACHE", str(tmp_path / "empty"))
+def test_check_warns_about_nothing_to_run(locked: str, capsys: pytest.CaptureFixture[str]) -> None:
+    system = locked
     _, out, _ = _run(capsys, "check", system, "--no-mypy")
     [line] = [x for x in out.splitlines() if "SK214" in x]
     assert "sklock/svc:1" in line and "nothing to run" in line
@@ -239,14 +242,9 @@ def test_images_of_every_variant(
 
 
 def test_explain_merges_the_label_with_the_system(
-    project: Path,
-    tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
+    locked: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    system = str(project / "system.py")
-    assert _run(capsys, "lock", system, "--cache", str(tmp_path / "c"))[0] == 0
-    monkeypatch.setenv("SYSTEMKIT_CACHE", str(tmp_path / "empty"))  # the lock alone
+    system = locked
     code, out, err = _run(capsys, "explain", system, "svc")
     assert code == 0, err
     lines = {line.split()[0]: line for line in out.splitlines()[1:]}
